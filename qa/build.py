@@ -1,0 +1,55 @@
+"""`qa build` as a function: read the corpus, build the index, know when it is out of date."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .config import Settings
+from .corpus import ARTICLE_SUFFIXES, load_articles
+from .embedding import make_embedder
+from .errors import CorpusError
+from .index import BuildReport, build_index, resolve_index_dir
+
+
+def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
+    """A hash of the corpus files' names, sizes and modification times."""
+    digest = hashlib.sha1()
+    for root in roots:
+        root = Path(root)
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
+        for file in files:
+            stat = file.stat()
+            digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def index_is_current(settings: Settings) -> bool:
+    """True when the index exists, uses the settings' model and chunking, and matches the corpus files."""
+    found = resolve_index_dir(settings.index_dir)
+    if found is None:
+        return False
+    try:
+        manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (manifest.get("model") == settings.model and manifest.get("chunk_size") == settings.chunk_size
+            and manifest.get("chunk_overlap") == settings.chunk_overlap
+            and manifest.get("corpus_fingerprint") == corpus_fingerprint(settings.corpus))
+
+
+def build(settings: Settings, strict: bool = False, progress: bool = True) -> BuildReport:
+    """Read the articles under settings.corpus and (re)build the index at settings.index_dir."""
+    loaded = load_articles(settings.corpus, strict=strict)
+    if not loaded.articles:
+        where = ", ".join(str(p) for p in settings.corpus)
+        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl files (see README, 'Articles')")
+    report = build_index(
+        loaded.articles, settings.index_dir, make_embedder(settings.model), settings.chunk_size,
+        settings.chunk_overlap, progress=progress,
+        extra_manifest={"corpus": [str(p) for p in settings.corpus],
+                        "corpus_fingerprint": corpus_fingerprint(settings.corpus)})
+    report.skipped = loaded.skipped
+    return report

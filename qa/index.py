@@ -1,0 +1,238 @@
+"""The persisted index under `embeddings/`: chunks, their vectors, a FAISS index and BM25.
+
+Layout: manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/. A build writes a
+sibling `<dir>.new`, then swaps it in with two renames; a build killed at any moment leaves
+the previous index (at `<dir>`, or at `<dir>.old` between the renames) loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import Chunk, split_article
+from .corpus import Article
+from .embedding import Embedder
+from .errors import IndexMismatchError, IndexMissingError
+
+FORMAT_VERSION = 1
+# Above this many chunks search goes through HNSW instead of an exact scan (benchmarks/ann_threshold.py).
+ANN_THRESHOLD = 50_000
+HNSW_NEIGHBOURS = 32
+HNSW_EF_SEARCH = 128
+EMBED_BATCH = 32
+
+
+@dataclass
+class BuildReport:
+    """What a build did; `removed` counts articles that were in the previous index and are gone."""
+
+    articles: int
+    chunks: int
+    embedded: int
+    reused: int
+    removed: int
+    seconds: float
+    model: str
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (f"{self.articles} articles → {self.chunks} chunks: embedded {self.embedded}, "
+                f"reused {self.reused}, removed {self.removed} articles, {self.seconds:.1f} s, model {self.model}")
+
+
+@dataclass
+class Index:
+    """A loaded index: chunks aligned with their vectors, the FAISS index and the BM25 index."""
+
+    directory: Path
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    ann: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+
+    def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk position, cosine) of the k nearest chunks."""
+        k = min(k, len(self.chunks))
+        if k <= 0:
+            return []
+        scores, ids = self.ann.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
+        """(chunk position, BM25 score) of the k best chunks with a positive score."""
+        known = [t for t in terms if t in self.bm25.vocab_dict]
+        if not known or not self.chunks:
+            return []
+        scores = self.bm25.get_scores(known)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def make_ann(vectors: np.ndarray):
+    """Exact inner product (cosine on unit vectors) for small indexes, HNSW above ANN_THRESHOLD."""
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > ANN_THRESHOLD:
+        ann = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        ann.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        ann = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        ann.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return ann
+
+
+def make_bm25(chunks: list[Chunk]):
+    """A BM25 index over the chunks' jieba terms (title included)."""
+    import bm25s
+
+    from .text import lexical_terms
+
+    bm25 = bm25s.BM25()
+    bm25.index([lexical_terms(c.embed_text) or [""] for c in chunks] or [[""]], show_progress=False)
+    return bm25
+
+
+def _read_chunks(path: Path) -> tuple[list[Chunk], list[str]]:
+    chunks, hashes = [], []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            hashes.append(record.pop("hash"))
+            chunks.append(Chunk(**record))
+    return chunks, hashes
+
+
+def resolve_index_dir(directory: Path) -> Path | None:
+    """The folder holding the usable index: `directory`, or `<dir>.old` if a swap was cut short."""
+    for candidate in (directory, directory.with_name(directory.name + ".old")):
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    return None
+
+
+def load_index(directory: Path, model: str | None = None) -> Index:
+    """Load the index at `directory`; with `model`, check it was built with that embedder."""
+    import bm25s
+    import faiss
+
+    found = resolve_index_dir(Path(directory))
+    if found is None:
+        raise IndexMissingError(f"no index found at {directory}: run `qa build` (or `qa build --index {directory}`)")
+    manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexMismatchError(f"the index at {directory} has format {manifest.get('format')}, "
+                                 f"this version reads {FORMAT_VERSION}: rebuild it with `qa build`")
+    if model and manifest["model"] != model:
+        raise IndexMismatchError(
+            f"the index at {directory} was built with the model {manifest['model']!r}, not {model!r}: "
+            f"rebuild it with `qa build --model {model}`, or use --model {manifest['model']}")
+    chunks, _ = _read_chunks(found / "chunks.jsonl")
+    vectors = np.load(found / "vectors.npy")
+    bm25 = bm25s.BM25.load(str(found / "bm25"), load_corpus=False, show_progress=False)
+    return Index(found, manifest, chunks, vectors, faiss.read_index(str(found / "faiss.index")), bm25)
+
+
+def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
+    """The vector cache (content hash → vector) and article ids of the previous index, if compatible."""
+    found = resolve_index_dir(directory)
+    if found is None:
+        return {}, set()
+    try:
+        manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+        chunks, hashes = _read_chunks(found / "chunks.jsonl")
+        article_ids = {c.article_id for c in chunks}
+        if manifest.get("model") != model or manifest.get("format") != FORMAT_VERSION:
+            return {}, article_ids
+        vectors = np.load(found / "vectors.npy")
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}, set()  # an unreadable previous index only means nothing is reused
+    return dict(zip(hashes, vectors)), article_ids
+
+
+def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: bool) -> dict[str, np.ndarray]:
+    from tqdm import tqdm
+
+    hashes = list(texts_by_hash)
+    vectors: dict[str, np.ndarray] = {}
+    with tqdm(total=len(hashes), desc="embedding", unit="chunk", disable=not progress or not hashes) as bar:
+        for at in range(0, len(hashes), EMBED_BATCH):
+            batch = hashes[at: at + EMBED_BATCH]
+            for key, vector in zip(batch, embedder.encode_passages([texts_by_hash[h] for h in batch])):
+                vectors[key] = vector
+            bar.update(len(batch))
+    return vectors
+
+
+def _write(directory: Path, manifest: dict, chunks: list[Chunk], hashes: list[str], vectors: np.ndarray) -> None:
+    import faiss
+
+    directory.mkdir(parents=True)
+    with (directory / "chunks.jsonl").open("w", encoding="utf-8") as out:
+        for chunk, key in zip(chunks, hashes):
+            out.write(json.dumps({**asdict(chunk), "hash": key}, ensure_ascii=False) + "\n")
+    np.save(directory / "vectors.npy", vectors)
+    faiss.write_index(make_ann(vectors), str(directory / "faiss.index"))
+    make_bm25(chunks).save(str(directory / "bm25"), show_progress=False)
+    # The manifest goes last: a folder without one is never taken for an index.
+    (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _swap_in(new: Path, directory: Path) -> None:
+    old = directory.with_name(directory.name + ".old")
+    if old.exists() and (directory / "manifest.json").is_file():
+        shutil.rmtree(old)  # a leftover from an earlier interrupted swap, superseded
+    if directory.exists():
+        if old.exists():
+            shutil.rmtree(directory)
+        else:
+            directory.rename(old)
+    new.rename(directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_index(articles: list[Article], directory: Path, embedder: Embedder, chunk_size: int,
+                chunk_overlap: int, progress: bool = True, extra_manifest: dict | None = None) -> BuildReport:
+    """Chunk, embed (reusing cached vectors) and write the index; swap it in only when complete."""
+    started = time.perf_counter()
+    directory = Path(directory)
+    chunks = [chunk for article in articles for chunk in split_article(article, chunk_size, chunk_overlap)]
+    hashes = [c.content_hash for c in chunks]
+    cached, previous_articles = _previous_vectors(directory, embedder.name)
+    missing = {h: c.embed_text for h, c in zip(hashes, chunks) if h not in cached}
+    fresh = _embed_missing(embedder, missing, progress)
+    lookup = {**cached, **fresh}
+    vectors = (np.stack([lookup[h] for h in hashes]).astype(np.float32) if chunks
+               else np.zeros((0, embedder.dim), np.float32))
+    report = BuildReport(
+        articles=len(articles), chunks=len(chunks), embedded=len(fresh),
+        reused=sum(1 for h in hashes if h not in fresh),
+        removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name)
+    manifest = {
+        "format": FORMAT_VERSION, "model": embedder.name, "dim": int(vectors.shape[1]),
+        "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
+        "articles": len(articles), "chunks": len(chunks),
+        "ann": "hnsw" if len(chunks) > ANN_THRESHOLD else "flat",
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(extra_manifest or {}),
+    }
+    new = directory.with_name(directory.name + ".new")
+    shutil.rmtree(new, ignore_errors=True)  # what an interrupted build left behind
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    report.seconds = round(time.perf_counter() - started, 3)
+    manifest["seconds"] = report.seconds
+    _write(new, manifest, chunks, hashes, vectors)
+    _swap_in(new, directory)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report

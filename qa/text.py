@@ -1,0 +1,55 @@
+"""Chinese text helpers shared by chunking, retrieval and answering: jieba words, normalisation.
+
+jieba is wrapped, never used through its global tokenizer: one `jieba.Tokenizer` is created
+on first use (loading its dictionary takes about a second), with its logging silenced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+
+import jieba
+
+# Words that carry no evidence for matching a question to a passage.
+STOP_WORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 都 就 而 并 其 之 这 那 有 为 以 于 被 把 对 从 到 由 上 中 下 个 "
+    "吗 呢 吧 啊 么 什么 哪 哪些 哪个 哪里 哪儿 哪一年 谁 几 多少 怎么 怎样 如何 为什么 何 何时 "
+    "是否 多 请问 一个 一些 这个 那个 这些 那些 我 你 他 她 它 我们 你们 他们 她们 它们 "
+    "文中 本文 文章 提到 指出 表示".split()
+)
+_WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def tokenizer() -> jieba.Tokenizer:
+    """The process's jieba tokenizer, initialised once."""
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    return tok
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc  # opencc-python-reimplemented: pure Python, ships its dictionaries
+
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Fold width variants (ＡＢＣ１２３ → abc123), Traditional → Simplified, lower case."""
+    return _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each jieba word of `text`, in order, covering it."""
+    return [(start, end) for _, start, end in tokenizer().tokenize(text)]
+
+
+def lexical_terms(text: str) -> list[str]:
+    """Search-mode jieba terms of normalised text, without punctuation and stop words."""
+    words = tokenizer().lcut_for_search(normalise(text))
+    return [w for w in (w.strip() for w in words) if w and w not in STOP_WORDS and _WORDLIKE.search(w)]

@@ -96,7 +96,7 @@ def _ends_paragraph(paragraph: str) -> bool:
 
 
 def _looks_like_subheading(paragraph: str) -> bool:
-    return len(paragraph) <= _MAX_SUBHEADING and not re.search(r"[，,、：:]", paragraph)
+    return len(paragraph) <= _MAX_SUBHEADING and not re.search(r"[，,：:；;]", paragraph)
 
 
 def repair_paragraphs(paragraphs: list[str]) -> list[str]:

@@ -1,0 +1,79 @@
+"""Shared fixtures: real seed articles, real news-like test data, a real model loaded once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+NEWS = DATA / "news"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Offline and one thread per numeric library: tests may run beside each other on 2 cores.
+TEST_ENV = {
+    "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+}
+os.environ.update(TEST_ENV)
+
+
+class HashingEmbedder:
+    """A tiny deterministic embedder (hashed character bigrams) for tests where the model is not the subject."""
+
+    name = "test-hashing"
+    dim = 64
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for a, b in zip(text, text[1:] + " "):
+                out[row, int(hashlib.md5((a + b).encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    encode_queries = _encode
+    encode_passages = _encode
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The bundled multilingual-e5-small, loaded once per test session."""
+    from qa.embedding import make_embedder
+
+    return make_embedder("e5-small")
+
+
+@pytest.fixture(scope="session")
+def seed_articles():
+    from qa.corpus import load_articles
+
+    return load_articles([SEEDS]).articles
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seed articles."""
+    target = tmp_path / "articles"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+def run_qa(*args: str, cwd: Path | None = None, timeout: float = 600, check: bool = False,
+           env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the `qa` command line for real, as a subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "qa", *args], cwd=cwd or ROOT, capture_output=True, text=True,
+        timeout=timeout, env={**os.environ, **TEST_ENV, **(env or {})},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"qa {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+    return result

@@ -1,0 +1,75 @@
+"""`qa build` run for real as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from qa.index import load_index
+
+from .conftest import NEWS, ROOT, TEST_ENV, run_qa
+
+
+def _build_json(*args: str) -> dict:
+    result = run_qa("build", "--json", *args, check=True)
+    return json.loads(result.stdout)
+
+
+def test_build_is_incremental(tmp_path, corpus_copy):
+    index = str(tmp_path / "index")
+    first = _build_json("--corpus", str(corpus_copy), "--index", index)
+    assert first["articles"] == 3 and first["embedded"] == first["chunks"] > 10
+    assert set(first) == {"articles", "chunks", "embedded", "reused", "removed", "seconds", "model"}
+    second = _build_json("--corpus", str(corpus_copy), "--index", index)
+    assert (second["embedded"], second["reused"]) == (0, first["chunks"])
+    shutil.copy(NEWS / "shenzhou.md", corpus_copy / "shenzhou.md")
+    third = _build_json("--corpus", str(corpus_copy), "--index", index)
+    assert third["articles"] == 4 and third["reused"] == first["chunks"]
+    assert third["embedded"] == third["chunks"] - first["chunks"] > 0
+    (corpus_copy / "shenzhou.md").unlink()
+    fourth = _build_json("--corpus", str(corpus_copy), "--index", index)
+    assert (fourth["articles"], fourth["embedded"], fourth["removed"]) == (3, 0, 1)
+
+
+def test_build_skips_bad_files_by_name(tmp_path, corpus_copy):
+    (corpus_copy / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" * 50)
+    (corpus_copy / "empty.md").write_bytes(b"")
+    result = run_qa("build", "--corpus", str(corpus_copy), "--index", str(tmp_path / "i"), check=True)
+    assert "scan.txt" in result.stderr and "empty.md" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "3 articles" in result.stdout
+    strict = run_qa("build", "--strict", "--corpus", str(corpus_copy), "--index", str(tmp_path / "j"))
+    assert strict.returncode == 2 and "qa: error:" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_build_errors_are_one_line(tmp_path):
+    missing = run_qa("build", "--corpus", str(tmp_path / "nowhere"), "--index", str(tmp_path / "i"))
+    assert missing.returncode == 2 and "corpus not found" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run_qa("build", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i"))
+    assert empty.returncode == 2 and "no articles found" in empty.stderr
+
+
+def test_killed_build_leaves_the_previous_index_usable(tmp_path, corpus_copy):
+    index = tmp_path / "index"
+    before = _build_json("--corpus", str(corpus_copy), "--index", str(index))
+    # Enough new text that embedding takes a while, then kill the build in the middle of it.
+    lines = [json.dumps({"title": f"第{i}篇", "text": f"这是第{i}篇测试新闻的正文，记录当天发生的第{i}件事情。" * 12},
+                        ensure_ascii=False) for i in range(200)]
+    (corpus_copy / "many.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "qa", "build", "--corpus", str(corpus_copy),
+                                "--index", str(index)], cwd=ROOT, env={**os.environ, **TEST_ENV},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(6)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    loaded = load_index(index)
+    assert len(loaded.chunks) == before["chunks"] and loaded.manifest["articles"] == 3
+    (corpus_copy / "many.jsonl").unlink()
+    after = _build_json("--corpus", str(corpus_copy), "--index", str(index))
+    assert after["embedded"] == 0

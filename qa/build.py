@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .config import Settings
+from .config import DEFAULT_MODEL, Settings
 from .corpus import ARTICLE_SUFFIXES, load_articles
 from .embedding import make_embedder
 from .errors import CorpusError
@@ -26,16 +26,24 @@ def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
+def read_manifest(directory: Path) -> dict | None:
+    """The manifest of the index at `directory`, or None when there is no readable one."""
+    found = resolve_index_dir(directory)
+    if found is None:
+        return None
+    try:
+        return json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def index_is_current(settings: Settings) -> bool:
     """True when the index exists, uses the settings' model and chunking, and matches the corpus files."""
-    found = resolve_index_dir(settings.index_dir)
-    if found is None:
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
         return False
-    try:
-        manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return (manifest.get("model") == settings.model and manifest.get("chunk_size") == settings.chunk_size
+    return (manifest.get("model") == (settings.model or manifest.get("model"))
+            and manifest.get("chunk_size") == settings.chunk_size
             and manifest.get("chunk_overlap") == settings.chunk_overlap
             and manifest.get("corpus_fingerprint") == corpus_fingerprint(settings.corpus))
 
@@ -46,8 +54,10 @@ def build(settings: Settings, strict: bool = False, progress: bool = True) -> Bu
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
         raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl files (see README, 'Articles')")
+    previous = read_manifest(settings.index_dir) or {}
+    model = settings.model or previous.get("model") or DEFAULT_MODEL  # keep the index's model unless told
     report = build_index(
-        loaded.articles, settings.index_dir, make_embedder(settings.model), settings.chunk_size,
+        loaded.articles, settings.index_dir, make_embedder(model), settings.chunk_size,
         settings.chunk_overlap, progress=progress,
         extra_manifest={"corpus": [str(p) for p in settings.corpus],
                         "corpus_fingerprint": corpus_fingerprint(settings.corpus)})

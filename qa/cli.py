@@ -65,3 +65,41 @@ def build(corpus, index_dir, model, chunk_size, strict, as_json) -> None:
         click.echo(json.dumps(fields, ensure_ascii=False))
     else:
         click.echo(report.summary())
+
+
+def format_answer(answer) -> str:
+    """The answer, then its numbered sources (title · source · date, and the quote)."""
+    lines = [answer.text]
+    if answer.notice:
+        lines.append(f"（{answer.notice}）")
+    if answer.citations:
+        lines.append("\n来源：")
+        for c in answer.citations:
+            meta = " · ".join(part for part in (c.title, c.source, c.date) if part)
+            lines.append(f"[{c.n}] {meta}\n    “{c.quote}”")
+    elif answer.nearest:
+        lines.append("\n最接近的资料：")
+        lines.extend(f"- {n['title']} · {n['source'] or '来源不详'} · {n['date']}" for n in answer.nearest)
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("question")
+@index_option
+@model_option
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), envvar="QA_MODE",
+              help="Retrieval: BM25, dense (FAISS) or both fused. [default: hybrid]")
+@click.option("--k", "top_k", type=click.IntRange(1, 50), envvar="QA_TOP_K", help="Passages to retrieve. [default: 5]")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
+@reports_errors
+def ask(question, index_dir, model, mode, top_k, as_json) -> None:
+    """Answer one QUESTION from the index, with cited sources."""
+    from .engine import Engine, check_question
+
+    check_question(question)  # before loading anything
+    settings = Settings.load(index_dir=index_dir, model=model, mode=mode, top_k=top_k)
+    answer = Engine.open(settings).ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_answer(answer))

@@ -22,7 +22,7 @@ class Settings:
 
     corpus: tuple[Path, ...] = (Path("seeds"),)
     index_dir: Path = Path("embeddings")
-    model: str = DEFAULT_MODEL
+    model: str | None = None  # None: the index's own model (building: DEFAULT_MODEL)
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
     top_k: int = 5
@@ -35,7 +35,7 @@ class Settings:
         base = cls(
             corpus=tuple(Path(p) for p in _env("CORPUS", "seeds").split(os.pathsep) if p),
             index_dir=Path(_env("INDEX", "embeddings")),
-            model=_env("MODEL", DEFAULT_MODEL),
+            model=_env("MODEL", "") or None,
             chunk_size=int(_env("CHUNK_SIZE", str(DEFAULT_CHUNK_SIZE))),
             chunk_overlap=int(_env("CHUNK_OVERLAP", str(DEFAULT_CHUNK_OVERLAP))),
             top_k=int(_env("TOP_K", "5")),

@@ -236,3 +236,15 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     _swap_in(new, directory)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def term_weights(bm25, terms: list[str]) -> dict[str, float]:
+    """BM25's IDF of each term (terms the index has never seen get the highest IDF)."""
+    indptr = bm25.scores["indptr"]
+    n_docs = bm25.scores["num_docs"]
+    weights = {}
+    for term in terms:
+        token = bm25.vocab_dict.get(term)
+        df = int(indptr[token + 1] - indptr[token]) if token is not None and token + 1 < len(indptr) else 0
+        weights[term] = float(np.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
+    return weights

@@ -18,7 +18,7 @@ STOP_WORDS = frozenset(
     "的 了 是 在 和 与 及 或 也 都 就 而 并 其 之 这 那 有 为 以 于 被 把 对 从 到 由 上 中 下 个 "
     "吗 呢 吧 啊 么 什么 哪 哪些 哪个 哪里 哪儿 哪一年 谁 几 多少 怎么 怎样 如何 为什么 何 何时 "
     "是否 多 请问 一个 一些 这个 那个 这些 那些 我 你 他 她 它 我们 你们 他们 她们 它们 "
-    "文中 本文 文章 提到 指出 表示".split()
+    "文中 本文 文章 提到 指出 表示 这次 此次 要 叫 叫做 做 该 其 此 现在 目前 当时 会 能 呢".split()
 )
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]")
 
@@ -53,3 +53,16 @@ def lexical_terms(text: str) -> list[str]:
     """Search-mode jieba terms of normalised text, without punctuation and stop words."""
     words = tokenizer().lcut_for_search(normalise(text))
     return [w for w in (w.strip() for w in words) if w and w not in STOP_WORDS and _WORDLIKE.search(w)]
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(tokenizer())
+
+
+def key_nouns(text: str) -> list[str]:
+    """Names, places, organisations and other nouns of the text, in order (jieba part-of-speech tags)."""
+    return [pair.word for pair in _pos_tokenizer().lcut(text)
+            if pair.flag[:1] in ("n", "m") and pair.word not in STOP_WORDS and _WORDLIKE.search(pair.word)]

@@ -1,0 +1,69 @@
+"""Search the index: BM25 over jieba terms, dense FAISS search, and their reciprocal-rank fusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .chunking import Chunk
+from .config import MODES
+from .embedding import Embedder
+from .index import Index
+from .text import lexical_terms
+
+RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
+CANDIDATES = 50  # hits taken from each side before fusing
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the score from each side (None: not found there)."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None
+    lexical: float | None = None
+    position: int = -1  # the chunk's row in the index
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Σ 1/(k + rank) over the rankings that contain each item (rank counted from 1)."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """Lexical, dense or hybrid search over one loaded index with its embedder."""
+
+    def __init__(self, index: Index, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self._query_vector = lru_cache(maxsize=256)(self._encode_query)
+
+    def _encode_query(self, query: str) -> np.ndarray:
+        return self.embedder.encode_queries([query])[0]
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding (cached: the answer step asks again)."""
+        return self._query_vector(query)
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """The k best chunks for the query, best first."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        depth = max(CANDIDATES, 4 * k)
+        dense = dict(self.index.dense_search(self.query_vector(query), depth)) if mode != "bm25" else {}
+        lexical = dict(self.index.lexical_search(lexical_terms(query), depth)) if mode != "dense" else {}
+        if mode == "dense":
+            scored = dense
+        elif mode == "bm25":
+            scored = lexical
+        else:
+            scored = reciprocal_rank_fusion([list(dense), list(lexical)])
+        best = sorted(scored, key=lambda p: (-scored[p], p))[:k]
+        return [Hit(self.index.chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]

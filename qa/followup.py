@@ -6,8 +6,8 @@ import re
 
 from .text import key_nouns, lexical_terms
 
-# Words that point back at something named earlier: 他/她/它(们), 其, 该, 这/那 + measure word, 此.
-_REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[个位些家项次]|那[个位些家项次]|此[次项人]|上述|前者|后者")
+# Words that point back at something named earlier: 他/她/它(们), 其, 该, 这位/那些, 此人, 上述.
+_REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[位些家]|那[位些家]|此人|上述|前者|后者")
 MIN_TERMS = 2  # a question with fewer content terms than this cannot stand alone
 MAX_CARRIED = 4
 

@@ -77,3 +77,31 @@ def run_qa(*args: str, cwd: Path | None = None, timeout: float = 600, check: boo
     if check and result.returncode != 0:
         raise AssertionError(f"qa {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
     return result
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory, e5) -> Path:
+    """The seed articles built into an index with the real e5 model, once per session."""
+    from qa.corpus import load_articles
+    from qa.index import build_index
+
+    directory = tmp_path_factory.mktemp("seed-index") / "index"
+    build_index(load_articles([SEEDS]).articles, directory, e5, 160, 1, progress=False)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def engine(seed_index_dir, e5):
+    """An engine over the seed index, without an LLM."""
+    from qa.config import Settings
+    from qa.engine import Engine
+
+    built = Engine.open(Settings(index_dir=seed_index_dir), embedder=e5)
+    built.llm = None
+    return built
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

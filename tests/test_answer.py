@@ -1,0 +1,94 @@
+"""Answers: correctness on the seeds, citations that always agree with markers, abstention, follow-ups."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from qa.answer import MARKER, strip_markers
+from qa.engine import MAX_QUESTION_CHARS, check_question
+from qa.errors import QuestionError
+
+from .conftest import DATA, read_jsonl
+
+QUESTIONS = read_jsonl(DATA / "seed_questions.jsonl")
+ANSWERABLE = [q for q in QUESTIONS if q["title"]]
+UNANSWERABLE = [q for q in QUESTIONS if not q["title"]]
+
+
+@pytest.fixture(scope="module")
+def articles(seed_articles):
+    return {a.id: a for a in seed_articles}
+
+
+@pytest.mark.parametrize("question, fact, title", [
+    ("大会设置了哪些实物交互体验展示区？", "工业机器人、人形机器人、智能网联汽车", "2024 中国 5G+ 工业互联网大会在武汉开幕"),
+    ("中欧班列这次装载的货物要运往哪个国家？", "俄罗斯", "江西中欧班列累计开行突破2000列"),
+])
+def test_named_questions_get_a_short_cited_answer(engine, question, fact, title):
+    answer = engine.ask(question)
+    assert not answer.abstained and fact in strip_markers(answer.text)
+    assert len(strip_markers(answer.text)) <= 200
+    assert answer.citations[0].title == title and fact in answer.citations[0].quote
+    assert answer.text.endswith("[1]")
+
+
+def test_out_of_corpus_question_abstains(engine):
+    answer = engine.ask("2022年北京冬奥会的吉祥物叫什么？")
+    assert answer.abstained and answer.text.startswith("资料中没有找到")
+    assert answer.citations == [] and MARKER.search(answer.text) is None
+    assert answer.nearest and {"title", "source", "date", "article_id"} <= set(answer.nearest[0])
+
+
+def test_markers_and_citations_always_agree(engine, articles):
+    for record in QUESTIONS:
+        answer = engine.ask(record["question"])
+        markers = {int(n) for n in MARKER.findall(answer.text)}
+        assert markers == {c.n for c in answer.citations}, record["question"]
+        assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+        for citation in answer.citations:
+            article = articles[citation.article_id]
+            assert article.text[citation.start:citation.end] == citation.quote
+            assert (citation.title, citation.source, citation.date) == (article.title, article.source, article.date)
+        # Each sentence of the answer ends with its marker.
+        assert not answer.citations or re.fullmatch(r"(?:[^\[\]]+\[\d+\])+", answer.text)
+
+
+def test_most_seed_questions_are_answered_correctly(engine):
+    hits = [any(a in strip_markers(engine.ask(q["question"]).text) for a in q["answers"]) for q in ANSWERABLE]
+    assert sum(hits) / len(hits) >= 0.85
+
+
+def test_abstention_on_both_sides_of_the_threshold(engine):
+    assert all(engine.ask(q["question"]).abstained for q in UNANSWERABLE)
+    answered = [not engine.ask(q["question"]).abstained for q in ANSWERABLE]
+    assert sum(answered) / len(answered) >= 0.9
+    strict = engine.min_evidence
+    try:
+        engine.min_evidence = 1.01  # nothing is evidence enough
+        assert engine.ask("大会设置了哪些实物交互体验展示区？").abstained
+        engine.min_evidence = 0.0  # anything is
+        assert not engine.ask("2022年北京冬奥会的吉祥物叫什么？").abstained
+    finally:
+        engine.min_evidence = strict
+
+
+def test_follow_up_is_resolved_against_the_earlier_question(engine):
+    alone = engine.search("他现在担任什么职务？")[0]
+    query, hits = engine.search("他现在担任什么职务？", history=["盛阅春在大会上介绍了什么？"])
+    assert "盛阅春" in query and "盛阅春" not in alone
+    assert any("盛阅春" in h.chunk.text for h in hits[:2])
+    answer = engine.ask("他现在担任什么职务？", history=["盛阅春在大会上介绍了什么？"])
+    assert "市长" in strip_markers(answer.text)
+
+
+def test_a_standalone_question_is_not_rewritten(engine):
+    query, _ = engine.search("中欧班列这次装载的货物要运往哪个国家？", history=["盛阅春在大会上介绍了什么？"])
+    assert query == "中欧班列这次装载的货物要运往哪个国家？"
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", "问" * (MAX_QUESTION_CHARS + 1)])
+def test_bad_questions_are_refused_with_a_reason(bad):
+    with pytest.raises(QuestionError, match="empty|characters long"):
+        check_question(bad)

@@ -1,0 +1,83 @@
+"""The optional LLM path against a real local server speaking the chat-completions protocol."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import MARKER
+from qa.llm import LLMConfig, build_messages, keep_valid_markers
+
+from . import llm_server
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    server, url = llm_server.start()
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture()
+def with_llm(engine, server_url):
+    def use(model: str, timeout: float = 10.0):
+        engine.llm = LLMConfig(server_url, model, api_key="secret", timeout=timeout)
+        return engine
+
+    yield use
+    engine.llm = None
+
+
+def test_streamed_answer_keeps_only_valid_citations(with_llm, seed_articles):
+    engine = with_llm("cite")
+    steps = list(engine.stream("中欧班列这次装载的货物要运往哪个国家？"))
+    partials = [text for text, final in steps if final is None]
+    assert len(partials) >= 3 and partials[0] == "货物将运往"  # streamed piece by piece
+    answer = steps[-1][1]
+    assert answer.text == "货物将运往俄罗斯谢利亚季诺[1]，全程约2600公里。"
+    assert {int(n) for n in MARKER.findall(answer.text)} == {c.n for c in answer.citations} == {1}
+    quote = answer.citations[0]
+    article = next(a for a in seed_articles if a.id == quote.article_id)
+    assert article.text[quote.start:quote.end] == quote.quote and "俄罗斯" in quote.quote
+    sent = llm_server.Handler.requests[-1]
+    assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer secret"
+    assert sent["body"]["stream"] is True and "[1]" in sent["body"]["messages"][1]["content"]
+
+
+@pytest.mark.parametrize("model, notice", [("broken", "LLM unavailable"), ("slow", "LLM unavailable"),
+                                            ("nocite", "cited no source")])
+def test_failures_fall_back_to_the_extractive_answer(with_llm, model, notice):
+    engine = with_llm(model, timeout=1.0)
+    answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
+    assert notice in answer.notice and "俄罗斯" in answer.text and answer.citations
+
+
+def test_unreachable_server_falls_back(engine):
+    engine.llm = LLMConfig("http://127.0.0.1:9/v1", "any", timeout=1.0)
+    try:
+        answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
+    finally:
+        engine.llm = None
+    assert "LLM unavailable" in answer.notice and answer.citations
+
+
+def test_llm_saying_not_found_abstains(with_llm):
+    assert with_llm("notfound").ask("中欧班列这次装载的货物要运往哪个国家？").abstained
+
+
+def test_prompt_numbers_the_sources(engine):
+    _, hits = engine.search("中欧班列这次装载的货物要运往哪个国家？")
+    messages = build_messages("问题？", [h.chunk for h in hits[:2]])
+    assert messages[0]["role"] == "system" and "[1]" in messages[0]["content"]
+    assert "[1] 《" in messages[1]["content"] and "[2] 《" in messages[1]["content"]
+
+
+def test_invalid_markers_are_removed():
+    assert keep_valid_markers("甲[1]乙[0]丙[3]丁[2]", 2) == "甲[1]乙丙丁[2]"
+
+
+def test_config_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("QA_LLM_BASE_URL", raising=False)
+    assert LLMConfig.from_env() is None
+    monkeypatch.setenv("QA_LLM_BASE_URL", "http://127.0.0.1:1234/v1/")
+    monkeypatch.setenv("QA_LLM_MODEL", "qwen")
+    assert LLMConfig.from_env() == LLMConfig("http://127.0.0.1:1234/v1", "qwen", "", 30.0)

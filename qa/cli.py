@@ -103,3 +103,47 @@ def ask(question, index_dir, model, mode, top_k, as_json) -> None:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(format_answer(answer))
+
+
+def _auth(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise click.BadParameter("use --auth USER:PASSWORD", param_hint="--auth")
+    return user, password
+
+
+@main.command()
+@corpus_option
+@index_option
+@model_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--auth", help="Require a login, as USER:PASSWORD.")
+@click.option("--share", is_flag=True, help="Also open a public Gradio share link (needs internet).")
+@reports_errors
+def chat(corpus, index_dir, model, host, port, auth, share) -> None:
+    """Serve the web chat; builds or updates the index first when the articles changed."""
+    import os
+
+    from .app import serve
+    from .build import build as build_index
+    from .build import index_is_current
+    from .engine import Engine
+
+    credentials = _auth(auth)
+    # One thread per numeric library: concurrent requests must not fight over the cores.
+    settings = Settings.load(corpus=corpus, index_dir=index_dir, model=model,
+                             threads=int(os.environ.get("QA_THREADS", "1")))
+    corpus_exists = all(p.exists() for p in settings.corpus)
+    if corpus_exists and not index_is_current(settings):
+        click.echo("qa: the index is missing or older than the articles; building it first…", err=True)
+        report = build_index(settings, progress=True)
+        for message in report.skipped:
+            click.echo(f"qa: warning: skipped {message}", err=True)
+        click.echo(report.summary(), err=True)
+    engine = Engine.open(settings)
+    click.echo(f"新闻问答 on http://{host}:{port} — {len(engine.index.chunks)} passages from "
+               f"{engine.index.manifest['articles']} articles (Ctrl+C to stop)", err=True)
+    serve(engine, host=host, port=port, auth=credentials, share=share)

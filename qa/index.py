@@ -67,6 +67,11 @@ class Index:
         scores, ids = self.ann.search(np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
+    def passage_containing(self, article_id: str, start: int, end: int) -> Chunk | None:
+        """The chunk of the article that contains the span [start, end), if one does."""
+        inside = [c for c in self.chunks if c.article_id == article_id and c.start <= start and end <= c.end]
+        return min(inside, key=lambda c: c.end - c.start, default=None)
+
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         """(chunk position, BM25 score) of the k best chunks with a positive score."""
         known = [t for t in terms if t in self.bm25.vocab_dict]

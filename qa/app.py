@@ -1,0 +1,141 @@
+"""The web chat (Gradio): a conversation with streamed, cited answers and a sources panel.
+
+Everything from articles and questions is HTML-escaped before it reaches the page, so an
+article containing <script> or <img onerror=…> is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+
+from .answer import Answer
+from .engine import Engine
+from .errors import QAError
+
+TITLE = "新闻问答"
+SUBTITLE = "基于新闻资料回答问题，每句话都注明出处。"
+MARKER_HTML = re.compile(r"\[(\d+)\]")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}#+!|~>-])")
+CSS = """
+.sources { display: flex; flex-direction: column; gap: 10px; }
+.source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
+.source-head { font-weight: 600; }
+.source-n { color: var(--color-accent); margin-right: 4px; }
+.source-meta { color: var(--body-text-color-subdued); font-size: 0.9em; margin: 2px 0 6px; }
+.source-passage { line-height: 1.7; white-space: pre-wrap; }
+.source-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.empty-sources, .notice { color: var(--body-text-color-subdued); }
+"""
+
+
+def as_text(text: str) -> str:
+    """Text made safe to show as Markdown/HTML: tags escaped, Markdown syntax neutralised."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def answer_markdown(text: str) -> str:
+    """The answer for the chat bubble: escaped text with `[n]` markers shown as references."""
+    return MARKER_HTML.sub(r"<sup>[\1]</sup>", as_text(text))
+
+
+def sources_html(answer: Answer | None, engine: Engine) -> str:
+    """The sources panel: number, title, source and date, and the passage with the quote highlighted."""
+    if answer is None:
+        return '<div class="empty-sources">提问后，这里会显示答案引用的原文。</div>'
+    if answer.abstained:
+        rows = "".join(f"<li>{html.escape(n['title'])} · {html.escape(n['source'] or '来源不详')} · "
+                       f"{html.escape(n['date'])}</li>" for n in answer.nearest)
+        return f'<div class="empty-sources">资料中没有找到答案。最接近的资料：<ul>{rows}</ul></div>'
+    cards = []
+    for c in answer.citations:
+        passage = engine.index.passage_containing(c.article_id, c.start, c.end)
+        if passage is None:
+            body = f"<mark>{html.escape(c.quote)}</mark>"
+        else:
+            before = passage.text[: c.start - passage.start]
+            after = passage.text[c.end - passage.start:]
+            body = f"{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}"
+        meta = " · ".join(html.escape(x) for x in (c.source or "来源不详", c.date) if x)
+        cards.append(
+            f'<div class="source" id="source-{c.n}"><div class="source-head"><span class="source-n">[{c.n}]</span>'
+            f'{html.escape(c.title)}</div><div class="source-meta">{meta}</div>'
+            f'<div class="source-passage">{body}</div></div>')
+    notice = f'<div class="notice">{html.escape(answer.notice)}</div>' if answer.notice else ""
+    return f'<div class="sources">{notice}{"".join(cards)}</div>'
+
+
+def example_questions(engine: Engine, limit: int = 4) -> list[str]:
+    """Questions drawn from the corpus: one about each of the first articles, by title."""
+    titles = list(dict.fromkeys(c.title for c in engine.index.chunks))[:limit]
+    return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
+
+
+def make_app(engine: Engine):
+    """The Gradio Blocks app over an engine; builds nothing, loads nothing."""
+    import gradio as gr
+
+    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int):
+        """Stream the answer into the chat; the sources panel follows when it is complete."""
+        history = history + [{"role": "user", "content": as_text(message or "")}]
+        try:
+            for text, final in engine.stream(message, questions, mode, int(k)):
+                shown = history + [{"role": "assistant", "content": answer_markdown(text)}]
+                if final is None:
+                    yield shown, gr.skip(), "", questions
+                else:
+                    yield shown, sources_html(final, engine), "", questions + [message.strip()]
+        except QAError as error:
+            raise gr.Error(str(error)) from error
+
+    def ask(question: str) -> dict:
+        """Answer a question; the same JSON object as `qa ask --json`."""
+        try:
+            return engine.ask(question).to_json()
+        except QAError as error:
+            raise gr.Error(str(error)) from error
+
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
+                                     buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
+                with gr.Row():
+                    box = gr.Textbox(placeholder="例如：中欧班列这次装载的货物要运往哪个国家？", show_label=False,
+                                     scale=5, elem_id="question", autofocus=True, max_lines=4)
+                    send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                with gr.Row():
+                    clear = gr.Button("清空对话", elem_id="clear", size="sm")
+                gr.Examples(example_questions(engine), inputs=box, label="示例问题")
+                with gr.Accordion("检索设置", open=False):
+                    mode = gr.Radio(["hybrid", "bm25", "dense"], value=engine.settings.mode, label="检索方式")
+                    k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
+            with gr.Column(scale=2):
+                gr.Markdown("### 来源")
+                sources = gr.HTML(sources_html(None, engine), elem_id="sources")
+        questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chatbot, questions, mode, k], [chatbot, sources, box, questions],
+                    api_visibility="private")
+        clear.click(lambda: ([], sources_html(None, engine), "", []), None, [chatbot, sources, box, questions],
+                    api_visibility="private")
+        chatbot.clear(lambda: (sources_html(None, engine), []), None, [sources, questions], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return app
+
+
+def serve(engine: Engine, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
+          share: bool = False, block: bool = True):
+    """Start the web chat; returns the app (with block=False, the server runs in a thread)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    theme = gr.themes.Soft(font=["WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC", "sans-serif"],
+                           font_mono=["monospace"])
+    app = make_app(engine)
+    app.queue(default_concurrency_limit=1)
+    app.launch(server_name=host, server_port=port, auth=auth, share=share, prevent_thread_lock=not block,
+               quiet=not block, show_error=True, theme=theme, css=CSS)
+    return app

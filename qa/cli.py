@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import asdict
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -147,3 +148,75 @@ def chat(corpus, index_dir, model, host, port, auth, share) -> None:
     click.echo(f"新闻问答 on http://{host}:{port} — {len(engine.index.chunks)} passages from "
                f"{engine.index.manifest['articles']} articles (Ctrl+C to stop)", err=True)
     serve(engine, host=host, port=port, auth=credentials, share=share)
+
+
+def _ks(value: str) -> list[int]:
+    try:
+        ks = sorted({int(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise click.BadParameter("give cut-offs like 1,5,10", param_hint="--k") from None
+    if not ks or ks[0] < 1:
+        raise click.BadParameter("give cut-offs like 1,5,10", param_hint="--k")
+    return ks
+
+
+@main.command("eval")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@index_option
+@corpus_option
+@model_option
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense", "all"]), default="all", show_default=True)
+@click.option("--k", "ks", default="1,5,10", show_default=True, help="Cut-offs for recall@k and answer@k.")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N questions (the whole passage pool is indexed).")
+@click.option("--chunk-size", type=click.IntRange(min=20), help="Characters per chunk. [default: 160]")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write {mode: {metric: value}} here.")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for recall.png and misses.jsonl.")
+@reports_errors
+def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out) -> None:
+    """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD) or questions .jsonl."""
+    import os
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from .build import build as build_corpus
+    from .build import index_is_current
+    from .engine import Engine
+    from .evaluation import embed_questions, evaluate_mode, load_dataset, open_dataset_engine
+    from .report import markdown_table, recall_chart, write_misses
+
+    cut_offs = _ks(ks)
+    data = load_dataset(dataset)
+    if limit:
+        data.questions = data.questions[:limit]
+    settings = Settings.load(index_dir=index_dir, corpus=corpus, model=model, chunk_size=chunk_size)
+    cache = Path(os.environ.get("QA_CACHE", ".cache")) / "eval"
+    if data.articles:
+        engine = open_dataset_engine(data, settings, cache)
+    else:
+        if corpus:
+            settings = replace(settings, index_dir=cache / f"corpus-{abs(hash(tuple(map(str, settings.corpus))))}")
+            if not index_is_current(settings):
+                build_corpus(settings)
+        engine = Engine.open(settings)
+    engine.llm = None  # the evaluation measures the offline pipeline
+    modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
+    if modes != ["bm25"]:
+        with tqdm(total=len(data.questions), desc="embedding questions", unit="q") as bar:
+            embed_questions(engine, data, bar.update)
+    results, misses = {}, []
+    for name in modes:
+        with tqdm(total=len(data.questions), desc=name, unit="q") as bar:
+            results[name], missed = evaluate_mode(engine, data, name, cut_offs, bar.update)
+        misses.extend(missed)
+    click.echo(f"\n{data.name}: {len(data.questions)} questions, {len(engine.index.chunks)} chunks "
+               f"of {engine.index.manifest['articles']} passages, model {engine.index.manifest['model']}, "
+               f"chunk size {engine.index.manifest['chunk_size']}\n")
+    click.echo(markdown_table(results))
+    if json_path:
+        json_path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        recall_chart(results, out / "recall.png", f"{data.name}: recall@k")
+        write_misses(misses, out / "misses.jsonl")
+        click.echo(f"\nwrote {out / 'recall.png'} and {out / 'misses.jsonl'} ({len(misses)} rows)")

@@ -172,7 +172,7 @@ def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: 
 
     hashes = list(texts_by_hash)
     vectors: dict[str, np.ndarray] = {}
-    with tqdm(total=len(hashes), desc="embedding", unit="chunk", disable=not progress or not hashes) as bar:
+    with tqdm(total=len(hashes), desc="embedding passages", unit="chunk", disable=not progress or not hashes) as bar:
         for at in range(0, len(hashes), EMBED_BATCH):
             batch = hashes[at: at + EMBED_BATCH]
             for key, vector in zip(batch, embedder.encode_passages([texts_by_hash[h] for h in batch])):

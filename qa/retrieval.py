@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 import numpy as np
 
 from .chunking import Chunk
@@ -15,6 +13,7 @@ from .text import lexical_terms
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 CANDIDATES = 50  # hits taken from each side before fusing
+QUERY_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,23 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self._query_vector = lru_cache(maxsize=256)(self._encode_query)
-
-    def _encode_query(self, query: str) -> np.ndarray:
-        return self.embedder.encode_queries([query])[0]
+        self._vectors: dict[str, np.ndarray] = {}
+        self._cache_size = QUERY_CACHE
 
     def query_vector(self, query: str) -> np.ndarray:
-        """The query's embedding (cached: the answer step asks again)."""
-        return self._query_vector(query)
+        """The query's embedding, cached for the recent queries."""
+        vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.embedder.encode_queries([query])[0]
+            self.remember({query: vector})
+        return vector
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Cache query embeddings computed elsewhere (in a batch, for an evaluation)."""
+        self._vectors.update(vectors)
+        self._cache_size = max(self._cache_size, len(vectors))
+        while len(self._vectors) > self._cache_size:
+            self._vectors.pop(next(iter(self._vectors)))
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The k best chunks for the query, best first."""

@@ -1,0 +1,199 @@
+"""Retrieval and answer evaluation on SQuAD-style sets (CMRC 2018, DRCD) or JSONL question files.
+
+The shape follows sentence-transformers' IR evaluator: questions with their relevant passage,
+a corpus of passages, metrics by rank. Nothing here prints; the CLI shows the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .answer import strip_markers
+from .corpus import Article, article_id
+from .config import DEFAULT_MODEL, Settings
+from .embedding import make_embedder
+from .engine import Engine
+from .errors import DatasetError
+from .index import FORMAT_VERSION, build_index, resolve_index_dir
+
+RANK_DEPTH = 10  # articles ranked per question for mrr@10 / ndcg@10
+CHUNK_DEPTH = 50  # chunks retrieved to find those articles
+QUERY_BATCH = 64
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """A question, its gold answer strings and its gold passage (None: the corpus cannot answer it)."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    gold: str | None  # an article id (SQuAD sets) or an article title (JSONL sets)
+
+
+@dataclass
+class Dataset:
+    """Questions, and for SQuAD sets the passages to index; `gold_is` says what `gold` names."""
+
+    name: str
+    questions: list[EvalQuestion]
+    articles: list[Article] = field(default_factory=list)
+    gold_is: str = "article_id"  # or "title"
+
+    def content_key(self) -> str:
+        """A hash of the passages, to cache the dataset's index."""
+        digest = hashlib.sha1()
+        for article in self.articles:
+            digest.update(f"{article.id}\0{article.title}\0{article.text}\n".encode("utf-8"))
+        return digest.hexdigest()
+
+
+def load_squad(path: Path) -> Dataset:
+    """A SQuAD-format file: every unique context becomes an article titled by its article's title."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DatasetError(f"{path}: not a readable SQuAD-format JSON file ({error})") from error
+    articles: dict[str, Article] = {}
+    questions = []
+    for entry in data:
+        for paragraph in entry["paragraphs"]:
+            context = paragraph["context"]
+            key = article_id(Path(path).name, context[:200] + str(len(context)))
+            if key not in articles:
+                articles[key] = Article(id=key, title=entry.get("title", ""), text=context,
+                                        path=str(paragraph.get("id", "")))
+            for qa in paragraph["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a.get("text")))
+                questions.append(EvalQuestion(str(qa["id"]), qa["question"], answers, key if answers else None))
+    return Dataset(Path(path).stem, questions, list(articles.values()), "article_id")
+
+
+def load_question_jsonl(path: Path) -> Dataset:
+    """JSONL questions against a corpus: {"id", "question", "answers", "title"} per line."""
+    questions = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read it as UTF-8 text ({error})") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            questions.append(EvalQuestion(str(record.get("id", number)), record["question"],
+                                          tuple(record.get("answers") or ()), record.get("title")))
+        except (ValueError, KeyError, TypeError) as error:
+            raise DatasetError(f"{path}:{number}: malformed question line ({error}); expected "
+                               '{"id", "question", "answers": [...], "title": ... or null}') from error
+    if not questions:
+        raise DatasetError(f"{path}: no questions found")
+    return Dataset(Path(path).stem, questions, [], "title")
+
+
+def load_dataset(path: Path) -> Dataset:
+    """A dataset by its file type: .json (SQuAD) or .jsonl (questions)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"dataset not found at {path}")
+    return load_question_jsonl(path) if path.suffix.lower() == ".jsonl" else load_squad(path)
+
+
+def index_cache_key(dataset: Dataset, model: str, chunk_size: int, chunk_overlap: int) -> str:
+    """Name of the cached index of a SQuAD dataset: its content, the model and the chunking."""
+    raw = f"{dataset.content_key()}|{model}|{chunk_size}|{chunk_overlap}|{FORMAT_VERSION}"
+    return f"{dataset.name}-{hashlib.sha1(raw.encode()).hexdigest()[:12]}"
+
+
+def first_rank(gold: str, ranked: list[str]) -> int | None:
+    """1-based rank of gold in the list, or None."""
+    return ranked.index(gold) + 1 if gold in ranked else None
+
+
+def ndcg_single(rank: int | None, cutoff: int = RANK_DEPTH) -> float:
+    """nDCG@cutoff with one relevant item: 1/log2(rank+1) (the ideal DCG is 1)."""
+    return 1.0 / math.log2(rank + 1) if rank and rank <= cutoff else 0.0
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else float("nan")
+
+
+def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
+    """Metrics over per-question rows (each with rank, answer_in_top, answer_hit, chars, abstained, answerable)."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    metrics: dict[str, float] = {}
+    for k in ks:
+        metrics[f"recall@{k}"] = _mean([1.0 if r["rank"] and r["rank"] <= k else 0.0 for r in answerable])
+    metrics["mrr@10"] = _mean([1.0 / r["rank"] if r["rank"] and r["rank"] <= 10 else 0.0 for r in answerable])
+    metrics["ndcg@10"] = _mean([ndcg_single(r["rank"]) for r in answerable])
+    for k in ks:
+        metrics[f"answer@{k}"] = _mean([1.0 if r["answer_rank"] and r["answer_rank"] <= k else 0.0
+                                        for r in answerable])
+    metrics["answer_hit"] = _mean([1.0 if r["answer_hit"] else 0.0 for r in answerable])
+    metrics["answer_chars"] = round(_mean([r["chars"] for r in rows]), 1)
+    metrics["false_abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in answerable])
+    if unanswerable:
+        metrics["abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable])
+    metrics["n"] = len(rows)
+    metrics["seconds"] = round(seconds, 1)
+    return metrics
+
+
+def _gold_key(dataset: Dataset, hit) -> str:
+    return hit.chunk.article_id if dataset.gold_is == "article_id" else hit.chunk.title
+
+
+def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
+                  tick: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
+    """Metrics of one retrieval mode, and the per-question rows that missed."""
+    started = time.perf_counter()
+    rows, misses = [], []
+    for question in dataset.questions:
+        query, hits = engine.search(question.question, mode=mode, k=CHUNK_DEPTH)
+        ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
+        answer = engine.extractive(question.question, query, hits[: engine.settings.top_k])
+        shown = strip_markers(answer.text) if not answer.abstained else ""
+        answer_rank = next((i for i, h in enumerate(hits, start=1)
+                            if any(a in h.chunk.text for a in question.answers)), None)
+        row = {"id": question.id, "mode": mode, "question": question.question, "gold": question.gold,
+               "answers": list(question.answers), "answerable": question.gold is not None,
+               "rank": first_rank(question.gold, ranked) if question.gold else None,
+               "answer_rank": answer_rank, "answer": answer.text, "abstained": answer.abstained,
+               "answer_hit": any(a in shown for a in question.answers), "chars": len(strip_markers(answer.text))}
+        rows.append(row)
+        if row["answerable"] != (not row["abstained"]) or (row["answerable"] and (row["rank"] != 1
+                                                                                  or not row["answer_hit"])):
+            misses.append(row)
+        if tick:
+            tick()
+    return summarise(rows, ks, time.perf_counter() - started), misses
+
+
+def embed_questions(engine: Engine, dataset: Dataset, tick: Callable[[int], None] | None = None) -> None:
+    """Encode every question once, in batches, for the dense side of all modes."""
+    texts = list(dict.fromkeys(q.question for q in dataset.questions))
+    vectors = {}
+    for at in range(0, len(texts), QUERY_BATCH):
+        batch = texts[at: at + QUERY_BATCH]
+        vectors.update(zip(batch, engine.retriever.embedder.encode_queries(batch)))
+        if tick:
+            tick(len(batch))
+    engine.retriever.remember(vectors)
+
+
+def open_dataset_engine(dataset: Dataset, settings: Settings, cache_dir: Path, progress: bool = True) -> Engine:
+    """An engine over a SQuAD dataset's passages, from a cached index (built, or updated, when needed)."""
+    model = settings.model or DEFAULT_MODEL
+    directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
+    if resolve_index_dir(directory) is None:
+        build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
+                    settings.chunk_overlap, progress=progress, extra_manifest={"dataset": dataset.name})
+    return Engine.open(replace(settings, index_dir=directory))

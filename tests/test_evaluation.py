@@ -1,0 +1,110 @@
+"""Evaluation: metrics against hand-computed values, both dataset formats, a real CMRC slice."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from qa.errors import DatasetError
+from qa.evaluation import first_rank, load_dataset, ndcg_single, summarise
+
+from .conftest import DATA, SHARED_DATA, run_qa
+
+
+def _row(rank, answer_rank, hit, chars, abstained=False, answerable=True):
+    return {"rank": rank, "answer_rank": answer_rank, "answer_hit": hit, "chars": chars,
+            "abstained": abstained, "answerable": answerable}
+
+
+def test_metrics_match_hand_computed_values():
+    rows = [_row(1, 1, True, 40), _row(3, 2, False, 60), _row(None, None, False, 20, abstained=True),
+            _row(None, None, False, 18, abstained=True, answerable=False),
+            _row(None, None, False, 50, answerable=False)]
+    metrics = summarise(rows, [1, 5], seconds=2.0)
+    assert metrics["recall@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["recall@5"] == pytest.approx(2 / 3, abs=1e-4)
+    assert metrics["mrr@10"] == pytest.approx((1 + 1 / 3) / 3, abs=1e-4)
+    assert metrics["ndcg@10"] == pytest.approx((1 + 1 / math.log2(4)) / 3, abs=1e-4)
+    assert metrics["answer@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["answer@5"] == pytest.approx(2 / 3, abs=1e-4)
+    assert metrics["answer_hit"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["answer_chars"] == pytest.approx((40 + 60 + 20 + 18 + 50) / 5, abs=0.1)
+    assert metrics["false_abstain_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["abstain_rate"] == pytest.approx(1 / 2)
+    assert (metrics["n"], metrics["seconds"]) == (5, 2.0)
+
+
+def test_rank_helpers():
+    assert first_rank("b", ["a", "b", "c"]) == 2 and first_rank("z", ["a"]) is None
+    assert ndcg_single(1) == 1.0 and ndcg_single(11) == 0.0 and ndcg_single(None) == 0.0
+
+
+def test_squad_format(tmp_path):
+    squad = {"data": [{"title": "甲", "paragraphs": [
+        {"id": "P1", "context": "第一段。", "qas": [{"id": "q1", "question": "问一？", "answers": [{"text": "第一"}, {"text": "第一"}]}]},
+        {"id": "P2", "context": "第二段。", "qas": [{"id": "q2", "question": "问二？", "answers": [{"text": "第二"}]}]}]}]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    data = load_dataset(path)
+    assert [a.title for a in data.articles] == ["甲", "甲"] and data.gold_is == "article_id"
+    assert data.questions[0].answers == ("第一",) and data.questions[0].gold == data.articles[0].id
+
+
+def test_question_jsonl_format_and_errors(tmp_path):
+    data = load_dataset(DATA / "seed_questions.jsonl")
+    assert len(data.questions) >= 36 and data.gold_is == "title"
+    assert sum(q.gold is None for q in data.questions) >= 5
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "好"}\n{oops\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="bad.jsonl:2"):
+        load_dataset(bad)
+    with pytest.raises(DatasetError, match="not found"):
+        load_dataset(tmp_path / "none.json")
+
+
+def test_eval_on_the_seed_questions(tmp_path, seed_index_dir):
+    result = run_qa("eval", str(DATA / "seed_questions.jsonl"), "--index", str(seed_index_dir),
+                    "--json", str(tmp_path / "r.json"), check=True)
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert set(results) == {"bm25", "dense", "hybrid"}
+    assert results["hybrid"]["recall@1"] >= 0.9 and results["hybrid"]["abstain_rate"] == 1.0
+    assert "| hybrid |" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def cmrc_slice(tmp_path_factory):
+    """The first 25 passages of CMRC 2018 dev with their questions."""
+    source = SHARED_DATA / "cmrc2018" / "dev.json"
+    assert source.is_file(), f"CMRC 2018 dev is expected at {source} (the shared data folder)"
+    data = json.loads(source.read_text(encoding="utf-8"))
+    path = tmp_path_factory.mktemp("cmrc") / "cmrc_slice.json"
+    path.write_text(json.dumps({"version": "v1.0", "data": data["data"][:25]}, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_cmrc_slice_real_run_is_cached(tmp_path, cmrc_slice):
+    env = {"QA_CACHE": str(tmp_path / "cache")}
+    args = ["eval", str(cmrc_slice), "--mode", "all", "--json", str(tmp_path / "r.json"), "--out", str(tmp_path / "out")]
+    first = run_qa(*args, env=env, check=True)
+    results = json.loads((tmp_path / "r.json").read_text())
+    hybrid = results["hybrid"]
+    assert hybrid["n"] >= 80 and hybrid["recall@5"] >= 0.9 and hybrid["answer@5"] >= 0.8
+    assert hybrid["answer_hit"] >= 0.5 and hybrid["answer_chars"] <= 200
+    assert (tmp_path / "out" / "recall.png").stat().st_size > 1000
+    misses = [json.loads(line) for line in (tmp_path / "out" / "misses.jsonl").read_text().splitlines()]
+    assert all({"question", "answers", "rank", "answer", "mode"} <= set(m) for m in misses)
+    assert "embedding passages" in first.stderr
+    second = run_qa("eval", str(cmrc_slice), "--mode", "bm25", "--limit", "10", env=env, check=True)
+    assert "embedding passages" not in second.stderr and "10 questions" in second.stdout
+
+
+def test_drcd_traditional_chinese_matches_lexically(tmp_path):
+    from qa.text import lexical_terms
+
+    data = load_dataset(SHARED_DATA / "drcd" / "dev.json")
+    question = data.questions[0]
+    passage = next(a for a in data.articles if a.id == question.gold)
+    overlap = set(lexical_terms(question.question)) & set(lexical_terms(passage.text))
+    assert len(overlap) >= 2  # both sides folded to Simplified before jieba

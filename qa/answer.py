@@ -14,7 +14,12 @@ from .chunking import sentence_spans
 from .retrieval import Hit
 from .text import lexical_terms, normalise
 
-MAX_ANSWER_CHARS = 200
+MAX_ANSWER_CHARS = 200  # a single quoted sentence is cut to its best clauses beyond this
+# Sentence score weights and the answer's shape, tuned on CMRC 2018 dev (docs/answer-tuning.md).
+W_SENTENCE, W_CHUNK, W_DENSE, W_CUE = 0.3, 0.15, 0.2, 0.05
+NEARLY_AS_GOOD = 0.7  # a further sentence must score this share of the best one
+ANSWER_BUDGET = 160  # characters, for the second and third sentences to fit in
+MAX_SENTENCES = 3
 MARKER = re.compile(r"\[(\d+)\]")
 NOT_FOUND = "资料中没有找到与这个问题相关的内容。"
 
@@ -104,17 +109,20 @@ def coverage(terms: dict[str, float], text: str) -> float:
 
 
 def candidates(question: str, hits: list[Hit], weights: dict[str, float], max_hits: int = 5) -> list[Candidate]:
-    """Score every sentence of the top hits as evidence for the question."""
+    """Score every sentence of the top hits as evidence for the question, best first."""
     cue = question_cue(question)
+    dense = [h.dense for h in hits[:max_hits] if h.dense is not None]
+    low, high = (min(dense), max(dense)) if dense else (0.0, 0.0)
     found: dict[tuple[str, int], Candidate] = {}
-    for rank, hit in enumerate(hits[:max_hits]):
+    for hit in hits[:max_hits]:
         chunk_coverage = coverage(weights, hit.chunk.title + hit.chunk.text)
-        dense = hit.dense if hit.dense is not None else 0.0
+        # Dense similarity relative to the other hits: e5's cosines crowd into a narrow band.
+        closeness = (hit.dense - low) / (high - low) if hit.dense is not None and high > low else 0.0
         for s, e in sentence_spans(hit.chunk.text):
             text = hit.chunk.text[s:e]
             sentence_coverage = coverage(weights, text)
-            score = (0.55 * sentence_coverage + 0.15 * chunk_coverage + 0.2 * dense
-                     + 0.1 / (1 + rank) + (0.1 if cue and cue.search(text) else 0.0))
+            score = (W_SENTENCE * sentence_coverage + W_CHUNK * chunk_coverage + W_DENSE * closeness
+                     + (W_CUE if cue and cue.search(text) else 0.0))
             key = (hit.chunk.article_id, hit.chunk.start + s)
             if key not in found or found[key].score < score:
                 found[key] = Candidate(hit, hit.chunk.start + s, hit.chunk.start + e, text, score, sentence_coverage)
@@ -140,22 +148,22 @@ def _clause_window(candidate: Candidate, weights: dict[str, float]) -> Candidate
                      candidate.score, candidate.coverage)
 
 
-def choose_sentences(ranked: list[Candidate], weights: dict[str, float], limit: int = MAX_ANSWER_CHARS,
-                     second_ratio: float = 0.85) -> list[Candidate]:
-    """The best sentence, plus a second one if it is nearly as good and both fit the limit."""
+def choose_sentences(ranked: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
+    """The best sentence, then the next best ones while nearly as good and within the length budget."""
     if not ranked:
         return []
     chosen = [_clause_window(ranked[0], weights)]
-    for other in ranked[1:3]:
-        # A second sentence only when it is nearly as good and itself covers much of the question.
-        if (other.score >= second_ratio * ranked[0].score and other.coverage >= 0.5
-                and len(chosen[0].text) + len(other.text) <= limit):
-            chosen.append(other)
+    length = len(chosen[0].text)
+    for other in ranked[1:]:
+        if len(chosen) == MAX_SENTENCES or other.score < NEARLY_AS_GOOD * ranked[0].score:
             break
-    # Read in article order when both come from the same article.
-    if len(chosen) == 2 and chosen[0].hit.chunk.article_id == chosen[1].hit.chunk.article_id:
-        chosen.sort(key=lambda c: c.start)
-    return chosen
+        if length + len(other.text) <= ANSWER_BUDGET:
+            chosen.append(other)
+            length += len(other.text)
+    # Sentences of one article read in the article's order.
+    first_article = chosen[0].hit.chunk.article_id
+    same = sorted((c for c in chosen if c.hit.chunk.article_id == first_article), key=lambda c: c.start)
+    return same + [c for c in chosen if c.hit.chunk.article_id != first_article]
 
 
 def _merge_adjacent(chosen: list[Candidate]) -> list[Candidate]:

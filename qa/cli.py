@@ -175,14 +175,10 @@ def _ks(value: str) -> list[int]:
 def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD) or questions .jsonl."""
     import os
-    from dataclasses import replace
 
     from tqdm import tqdm
 
-    from .build import build as build_corpus
-    from .build import index_is_current
-    from .engine import Engine
-    from .evaluation import embed_questions, evaluate_mode, load_dataset, open_dataset_engine
+    from .evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
     from .report import markdown_table, recall_chart, write_misses
 
     cut_offs = _ks(ks)
@@ -190,16 +186,7 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
     if limit:
         data.questions = data.questions[:limit]
     settings = Settings.load(index_dir=index_dir, corpus=corpus, model=model, chunk_size=chunk_size)
-    cache = Path(os.environ.get("QA_CACHE", ".cache")) / "eval"
-    if data.articles:
-        engine = open_dataset_engine(data, settings, cache)
-    else:
-        if corpus:
-            settings = replace(settings, index_dir=cache / f"corpus-{abs(hash(tuple(map(str, settings.corpus))))}")
-            if not index_is_current(settings):
-                build_corpus(settings)
-        engine = Engine.open(settings)
-    engine.llm = None  # the evaluation measures the offline pipeline
+    engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
     if modes != ["bm25"]:
         with tqdm(total=len(data.questions), desc="embedding questions", unit="q") as bar:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .answer import strip_markers
+from .build import build, index_is_current
 from .corpus import Article, article_id
 from .config import DEFAULT_MODEL, Settings
 from .embedding import make_embedder
@@ -189,11 +190,23 @@ def embed_questions(engine: Engine, dataset: Dataset, tick: Callable[[int], None
     engine.retriever.remember(vectors)
 
 
-def open_dataset_engine(dataset: Dataset, settings: Settings, cache_dir: Path, progress: bool = True) -> Engine:
-    """An engine over a SQuAD dataset's passages, from a cached index (built, or updated, when needed)."""
+def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpus: bool) -> Engine:
+    """An engine for the dataset: over its own passages (SQuAD), over settings.corpus, or over settings.index_dir.
+
+    Indexes of passages and corpora are cached under cache_dir, keyed by content, model and chunking.
+    """
     model = settings.model or DEFAULT_MODEL
-    directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
-    if resolve_index_dir(directory) is None:
-        build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
-                    settings.chunk_overlap, progress=progress, extra_manifest={"dataset": dataset.name})
-    return Engine.open(replace(settings, index_dir=directory))
+    if dataset.articles:
+        directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
+        if resolve_index_dir(directory) is None:
+            build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
+                        settings.chunk_overlap, extra_manifest={"dataset": dataset.name})
+        settings = replace(settings, index_dir=directory)
+    elif use_corpus:
+        key = hashlib.sha1("|".join(str(p.resolve()) for p in settings.corpus).encode()).hexdigest()[:12]
+        settings = replace(settings, index_dir=Path(cache_dir) / f"corpus-{key}")
+        if not index_is_current(settings):
+            build(settings)
+    engine = Engine.open(settings)
+    engine.llm = None  # the evaluation measures the offline pipeline
+    return engine

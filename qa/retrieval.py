@@ -53,6 +53,10 @@ class Retriever:
             self.remember({query: vector})
         return vector
 
+    def forget(self) -> None:
+        """Drop the cached query embeddings (benchmarks time the embedding too)."""
+        self._vectors.clear()
+
     def remember(self, vectors: dict[str, np.ndarray]) -> None:
         """Cache query embeddings computed elsewhere (in a batch, for an evaluation)."""
         self._vectors.update(vectors)

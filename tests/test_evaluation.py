@@ -108,3 +108,18 @@ def test_drcd_traditional_chinese_matches_lexically(tmp_path):
     passage = next(a for a in data.articles if a.id == question.gold)
     overlap = set(lexical_terms(question.question)) & set(lexical_terms(passage.text))
     assert len(overlap) >= 2  # both sides folded to Simplified before jieba
+
+
+def test_eval_jsonl_against_a_corpus_builds_a_cached_index(tmp_path, corpus_copy):
+    env = {"QA_CACHE": str(tmp_path / "cache")}
+    args = ["eval", str(DATA / "seed_questions.jsonl"), "--corpus", str(corpus_copy), "--mode", "bm25", "--k", "1,3"]
+    first = run_qa(*args, env=env, check=True)
+    assert "| bm25 |" in first.stdout and "recall@3" in first.stdout
+    assert "embedding passages" in first.stderr
+    assert "embedding passages" not in run_qa(*args, env=env, check=True).stderr
+
+
+def test_eval_bad_arguments_exit_2(tmp_path):
+    assert run_qa("eval", str(tmp_path / "none.json")).returncode == 2
+    result = run_qa("eval", str(DATA / "seed_questions.jsonl"), "--k", "0,x")
+    assert result.returncode == 2 and "--k" in result.stderr

@@ -1,0 +1,233 @@
+"""Speed and memory of 新闻问答, against baselines measured in the same run.
+
+    python benchmarks/bench.py [--passages 100] [--repeat 3] [--questions 200] [--json benchmarks/results.json]
+
+Build: a full build of CMRC 2018 dev passages vs the bare embedder encoding the same chunk
+texts; an unchanged rebuild; a rebuild after one passage changed. Query: p50/p95 of retrieval
+alone and retrieval + answer vs the bare query embedding. Start-up: `qa chat` to first HTTP 200
+on an existing index. Memory: peak RSS of `qa build` and of the running chat.
+Every figure is the median of --repeat runs. Prints a table; writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.chunking import split_article  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.corpus import Article  # noqa: E402
+from qa.embedding import make_embedder  # noqa: E402
+from qa.engine import Engine  # noqa: E402
+from qa.evaluation import load_squad  # noqa: E402
+from qa.index import EMBED_BATCH, build_index  # noqa: E402
+
+CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "dev.json"
+ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+
+
+def median_seconds(action, repeat: int) -> float:
+    """Median wall time of `action()` over `repeat` runs."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def bench_build(articles: list[Article], workdir: Path, repeat: int) -> dict:
+    embedder = make_embedder("e5-small")
+    embedder.encode_passages(["预热"])  # load the model outside the timings
+    chunks = [c for a in articles for c in split_article(a, 160, 1)]
+    texts = [c.embed_text for c in chunks]
+    chars = sum(len(c.text) for c in chunks)
+
+    def bare() -> None:
+        for at in range(0, len(texts), EMBED_BATCH):
+            embedder.encode_passages(texts[at: at + EMBED_BATCH])
+
+    def full() -> None:
+        shutil.rmtree(workdir / "index", ignore_errors=True)
+        build_index(articles, workdir / "index", embedder, 160, 1, progress=False)
+
+    bare_s = median_seconds(bare, repeat)
+    full_s = median_seconds(full, repeat)
+    unchanged_s = median_seconds(lambda: build_index(articles, workdir / "index", embedder, 160, 1, progress=False),
+                                 repeat)
+    edited = list(articles)
+
+    def one_changed() -> None:
+        edited[0] = replace(edited[0], text=edited[0].text + f"补充一句{time.perf_counter_ns()}。")
+        build_index(edited, workdir / "index", embedder, 160, 1, progress=False)
+
+    changed_s = median_seconds(one_changed, repeat)
+    return {"passages": len(articles), "chunks": len(chunks), "chars": chars,
+            "bare_embed_s": bare_s, "full_build_s": full_s, "unchanged_rebuild_s": unchanged_s,
+            "one_changed_rebuild_s": changed_s,
+            "build_chunks_per_s": len(chunks) / full_s, "build_chars_per_s": chars / full_s,
+            "bare_chunks_per_s": len(chunks) / bare_s, "build_vs_bare": bare_s / full_s,
+            "one_changed_vs_full": changed_s / full_s, "unchanged_vs_full": unchanged_s / full_s}
+
+
+def bench_queries(index_dir: Path, questions: list[str], repeat: int) -> dict:
+    engine = Engine.open(Settings(index_dir=index_dir))
+    embedder = engine.retriever.embedder
+    for q in questions:  # warm up: model, jieba, caches of the libraries
+        engine.ask(q)
+
+    def timings(action) -> list[float]:
+        runs = []
+        for _ in range(repeat):
+            per_question = []
+            for q in questions:
+                engine.retriever.forget()
+                started = time.perf_counter()
+                action(q)
+                per_question.append(time.perf_counter() - started)
+            runs.append(per_question)
+        return [statistics.median(values) for values in zip(*runs)]
+
+    embed = timings(lambda q: embedder.encode_queries([q]))
+    search = timings(lambda q: engine.search(q))
+    ask = timings(lambda q: engine.ask(q))
+    out = {"questions": len(questions)}
+    for name, values in (("embed", embed), ("retrieve", search), ("retrieve_answer", ask)):
+        out[f"{name}_p50_ms"] = 1000 * percentile(values, 0.5)
+        out[f"{name}_p95_ms"] = 1000 * percentile(values, 0.95)
+    out["retrieve_vs_embed_p50"] = out["retrieve_p50_ms"] / out["embed_p50_ms"]
+    out["answer_vs_embed_p50"] = out["retrieve_answer_p50_ms"] / out["embed_p50_ms"]
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int) -> dict:
+    starts, rss = [], []
+    for _ in range(repeat):
+        port = _free_port()
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "qa", "chat", "--index", str(index_dir), "--corpus",
+                                    str(corpus), "--port", str(port)], cwd=ROOT, env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.05)
+            starts.append(time.perf_counter() - started)
+            from gradio_client import Client
+
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            for q in questions[:20]:
+                client.predict(q, api_name="/ask")
+            rss.append(_peak_rss_mb(process.pid))
+        finally:
+            process.terminate()
+            process.wait()
+    return {"cold_start_to_200_s": statistics.median(starts), "chat_peak_rss_mb": statistics.median(rss)}
+
+
+def bench_build_rss(corpus: Path, workdir: Path, repeat: int) -> dict:
+    peaks = []
+    for n in range(repeat):
+        process = subprocess.Popen([sys.executable, "-m", "qa", "build", "--corpus", str(corpus), "--index",
+                                    str(workdir / f"rss-{n}"), "--json"], cwd=ROOT, env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(process.pid, 0)
+        peaks.append(usage.ru_maxrss / 1024)
+    return {"build_peak_rss_mb": statistics.median(peaks)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, default=100, help="CMRC passages to build (all: 848)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    dataset = load_squad(CMRC)
+    articles = dataset.articles[: args.passages]
+    chosen = {a.id for a in articles}
+    questions = [q.question for q in dataset.questions if q.gold in chosen][: args.questions]
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        corpus = workdir / "corpus"
+        corpus.mkdir()
+        (corpus / "cmrc.jsonl").write_text("\n".join(json.dumps({"title": a.title, "text": a.text}, ensure_ascii=False)
+                                                     for a in articles), encoding="utf-8")
+        results = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                               "platform": platform.platform()}, "repeat": args.repeat}
+        results["build"] = bench_build(articles, workdir, args.repeat)
+        results["query"] = bench_queries(workdir / "index", questions, args.repeat)
+        results["memory"] = bench_build_rss(corpus, workdir, args.repeat)
+        subprocess.run([sys.executable, "-m", "qa", "build", "--corpus", str(corpus), "--index",
+                        str(workdir / "chat-index"), "--json"], cwd=ROOT, env=ENV, check=True, capture_output=True)
+        results["chat"] = bench_chat(workdir / "chat-index", corpus, questions, args.repeat)
+    args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(table(results))
+    print(f"\nwrote {args.json}")
+
+
+def table(results: dict) -> str:
+    b, q, c, m = results["build"], results["query"], results["chat"], results["memory"]
+    rows = [
+        ("machine", f"{results['machine']['cores']} cores, Python {results['machine']['python']}", "", ""),
+        ("full build", f"{b['full_build_s']:.1f} s ({b['chunks']} chunks, {b['passages']} passages)",
+         f"bare embedder {b['bare_embed_s']:.1f} s", f"{b['build_vs_bare']:.2f}× (goal ≥ 0.9)"),
+        ("build throughput", f"{b['build_chunks_per_s']:.1f} chunks/s, {b['build_chars_per_s']:.0f} chars/s",
+         f"{b['bare_chunks_per_s']:.1f} chunks/s", ""),
+        ("unchanged rebuild", f"{b['unchanged_rebuild_s']:.2f} s", "full build", f"{b['unchanged_vs_full']:.1%}"),
+        ("one passage changed", f"{b['one_changed_rebuild_s']:.2f} s", "full build",
+         f"{b['one_changed_vs_full']:.1%} (goal ≤ 2%)"),
+        ("retrieval p50 / p95", f"{q['retrieve_p50_ms']:.1f} / {q['retrieve_p95_ms']:.1f} ms",
+         f"query embedding {q['embed_p50_ms']:.1f} / {q['embed_p95_ms']:.1f} ms",
+         f"{q['retrieve_vs_embed_p50']:.2f}× (goal ≤ 1.2)"),
+        ("retrieval + answer p50 / p95", f"{q['retrieve_answer_p50_ms']:.1f} / {q['retrieve_answer_p95_ms']:.1f} ms",
+         "query embedding", f"{q['answer_vs_embed_p50']:.2f}×"),
+        ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s", "", "goal ≤ 5 s"),
+        ("peak RSS: qa build / qa chat", f"{m['build_peak_rss_mb']:.0f} MB / {c['chat_peak_rss_mb']:.0f} MB", "", ""),
+    ]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    header = ("measure", "ours", "baseline (same run)", "ratio")
+    widths = [max(w, len(h)) for w, h in zip(widths, header)]
+    line = lambda r: "| " + " | ".join(str(v).ljust(w) for v, w in zip(r, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+if __name__ == "__main__":
+    main()

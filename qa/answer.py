@@ -15,7 +15,7 @@ from .retrieval import Hit
 from .text import lexical_terms, normalise
 
 MAX_ANSWER_CHARS = 200  # a single quoted sentence is cut to its best clauses beyond this
-# Sentence score weights and the answer's shape, tuned on CMRC 2018 dev (docs/answer-tuning.md).
+# Sentence score weights and the answer's shape, tuned on CMRC 2018 dev (docs/evaluation.md).
 W_SENTENCE, W_CHUNK, W_DENSE, W_CUE = 0.3, 0.15, 0.2, 0.05
 NEARLY_AS_GOOD = 0.7  # a further sentence must score this share of the best one
 ANSWER_BUDGET = 160  # characters, for the second and third sentences to fit in

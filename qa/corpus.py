@@ -202,7 +202,8 @@ def parse_jsonl(text: str, path: str, report: LoadReport, strict: bool = False) 
     return articles
 
 
-def _article_files(root: Path) -> list[Path]:
+def article_files(root: Path) -> list[Path]:
+    """The article files under a folder (hidden ones left out), or the file itself."""
     if root.is_file():
         return [root]
     if not root.is_dir():
@@ -216,7 +217,7 @@ def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) ->
     report = LoadReport()
     for root in roots:
         root = Path(root)
-        for file in _article_files(root):
+        for file in article_files(root):
             name = file.relative_to(root).as_posix() if root.is_dir() else file.name
             label = f"{root.name}/{name}" if root.is_dir() else name
             try:

@@ -17,7 +17,7 @@ from .text import lexical_terms
 
 MAX_QUESTION_CHARS = 500
 # Abstain when the best sentence covers less than this share of the question's IDF weight:
-# the midpoint between answerable and unanswerable seed questions (docs/abstention.md).
+# the midpoint between answerable and unanswerable seed questions (docs/evaluation.md).
 MIN_EVIDENCE = 0.26
 LLM_SOURCES = 5
 STREAM_PIECE = 8  # characters per streamed piece of an extractive answer

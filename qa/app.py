@@ -7,6 +7,7 @@ article containing <script> or <img onerror=…> is shown as text and never runs
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 
@@ -86,15 +87,15 @@ def make_app(engine: Engine):
                     yield shown, gr.skip(), "", questions
                 else:
                     yield shown, sources_html(final, engine), "", questions + [message.strip()]
-        except QAError as error:
-            raise gr.Error(str(error)) from error
+        except Exception as error:  # the page shows a message; the server keeps serving
+            raise _readable(error) from error
 
     def ask(question: str) -> dict:
         """Answer a question; the same JSON object as `qa ask --json`."""
         try:
             return engine.ask(question).to_json()
-        except QAError as error:
-            raise gr.Error(str(error)) from error
+        except Exception as error:
+            raise _readable(error) from error
 
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
@@ -124,6 +125,16 @@ def make_app(engine: Engine):
         chatbot.clear(lambda: (sources_html(None, engine), []), None, [sources, questions], api_visibility="private")
         gr.api(ask, api_name="ask")
     return app
+
+
+def _readable(error: Exception):
+    """A gr.Error for the page: the message of a QAError, a short notice for anything else."""
+    import gradio as gr
+
+    if isinstance(error, QAError):
+        return gr.Error(str(error))
+    logging.getLogger(__name__).exception("answering failed")
+    return gr.Error(f"回答时出错（{type(error).__name__}）：{error}。请稍后重试，或换一种问法。")
 
 
 def serve(engine: Engine, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,

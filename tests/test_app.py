@@ -170,3 +170,11 @@ def test_browser_shows_html_in_articles_and_questions_as_text(page):
     sources = page.locator("#sources")
     assert "<script>alert('title')</script>" in sources.inner_text()
     assert sources.locator("script").count() == 0
+
+
+@needs_chromium
+def test_browser_empty_question_shows_a_message_and_the_chat_goes_on(page):
+    page.locator("#send").click()
+    page.get_by_text("the question is empty").first.wait_for(timeout=20_000)
+    _ask(page, "谁主持了大会开幕式？")
+    assert "程用文" in page.locator("#chat").inner_text()

@@ -1,21 +1,27 @@
-"""Where HNSW starts to pay: exact inner-product search vs HNSW at growing index sizes.
+"""Where HNSW starts to pay: exact inner-product search vs HNSW as the index grows.
 
-    python benchmarks/ann_threshold.py [--sizes 10000,50000,100000,200000]
+    python benchmarks/ann_threshold.py [--vectors .cache/eval/*/vectors.npy] [--sizes 5000,10000,20000,50000,100000]
 
-One thread each (as the chat runs), 384-dim unit vectors (e5-small), 200 queries. Prints
-per-query median latency, HNSW's recall@10 against the exact search, and HNSW's build time.
+One thread (as the chat runs). Vectors: real e5-small chunk vectors from built indexes (e.g. the
+`qa eval` caches), with jittered copies of them beyond their count; queries: 200 CMRC 2018
+questions embedded by e5-small. Prints per-query median latency, HNSW's recall@10 against the
+exact search, and HNSW's build time.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import statistics
 import time
+from pathlib import Path
 
 import faiss
 import numpy as np
 
-DIM, QUERIES, K = 384, 200, 10
+K, QUERIES = 10, 200
+CMRC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cmrc2018" / "dev.json"
 
 
 def unit(rows: np.ndarray) -> np.ndarray:
@@ -31,23 +37,34 @@ def per_query_ms(index, queries: np.ndarray) -> float:
     return 1000 * statistics.median(times)
 
 
+def question_vectors() -> np.ndarray:
+    from qa.embedding import make_embedder
+
+    data = json.loads(CMRC.read_text(encoding="utf-8"))["data"]
+    questions = [qa["question"] for entry in data for p in entry["paragraphs"] for qa in p["qas"]][::15][:QUERIES]
+    return make_embedder("e5-small").encode_queries(questions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,50000,100000,200000")
+    parser.add_argument("--vectors", default=".cache/eval/*/vectors.npy")
+    parser.add_argument("--sizes", default="5000,10000,20000,50000,100000")
     args = parser.parse_args()
+    real = unit(np.concatenate([np.load(p) for p in sorted(glob.glob(args.vectors))]))
+    queries = question_vectors()
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
+    print(f"{len(real):,} real vectors; beyond that, jittered copies\n")
     print("| vectors | exact ms/query | HNSW ms/query | HNSW recall@10 | HNSW build s |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     for size in (int(s) for s in args.sizes.split(",")):
-        # Clustered data, closer to real embeddings than uniform noise.
-        centres = unit(rng.normal(size=(max(10, size // 200), DIM)))
-        vectors = unit(centres[rng.integers(0, len(centres), size)] + 0.35 * rng.normal(size=(size, DIM)))
-        queries = unit(vectors[rng.integers(0, size, QUERIES)] + 0.2 * rng.normal(size=(QUERIES, DIM)))
-        flat = faiss.IndexFlatIP(DIM)
+        picks = rng.integers(0, len(real), max(0, size - len(real)))
+        extra = unit(real[picks] + 0.02 * rng.normal(size=(len(picks), real.shape[1])))
+        vectors = np.concatenate([real[:size], extra])
+        flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         started = time.perf_counter()
-        hnsw = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
         hnsw.add(vectors)
         build_s = time.perf_counter() - started
         hnsw.hnsw.efSearch = 128

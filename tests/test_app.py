@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -43,22 +44,44 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 180) ->
     raise AssertionError(f"qa chat did not answer at {url} within {seconds} s")
 
 
+def _start_chat(*args: str):
+    """Start `qa chat` on a free port; returns the process and its URL once it answers."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "qa", "chat", "--port", str(port), *args], cwd=ROOT,
+                               env={**os.environ, **TEST_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, process)
+    except AssertionError:
+        process.kill()
+        raise
+    return process, url
+
+
 @pytest.fixture(scope="module")
 def chat_url(tmp_path_factory):
     """`qa chat` over the seeds plus an article full of HTML, built on start-up."""
     corpus = tmp_path_factory.mktemp("chat") / "articles"
     shutil.copytree(SEEDS, corpus)
     (corpus / "xss.md").write_text(XSS_ARTICLE, encoding="utf-8")
-    index = corpus.parent / "index"
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa", "chat", "--corpus", str(corpus), "--index", str(index), "--port", str(port)],
-        cwd=ROOT, env={**__import__("os").environ, **TEST_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
-    url = f"http://127.0.0.1:{port}/"
+    process, url = _start_chat("--corpus", str(corpus), "--index", str(corpus.parent / "index"))
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_auth_requires_the_login(seed_index_dir, tmp_path):
+    from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
+
+    process, url = _start_chat("--index", str(seed_index_dir), "--corpus", str(tmp_path / "none"),
+                               "--auth", "editor:secret")
     try:
-        _wait_until_up(url, process)
-        yield url
+        with pytest.raises(AuthenticationError):
+            Client(url, verbose=False)
+        answer = Client(url, auth=("editor", "secret"), verbose=False).predict("谁主持了大会开幕式？", api_name="/ask")
+        assert "程用文" in answer["answer"]
     finally:
         process.terminate()
         process.wait(timeout=30)

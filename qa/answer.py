@@ -1,8 +1,9 @@
 """Hits → a short extractive answer whose every sentence ends with a citation marker `[n]`.
 
 The only module that knows the `[n]` markup. Sentences of the retrieved chunks are scored by
-the question's term coverage (IDF-weighted), the chunk's dense similarity and retrieval rank,
-and a cue from the question word (多少 → a number, 谁 → a person, 哪里 → a place, 何时 → a date).
+the question's term coverage (IDF-weighted) of the sentence and of its chunk, the chunk's dense
+similarity relative to the other hits, and a cue from the question word (多少 → a number,
+谁 → a person, 哪里 → a place, 何时 → a date).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from .chunking import sentence_spans
 from .retrieval import Hit
-from .text import lexical_terms, normalise
+from .text import normalise
 
 MAX_ANSWER_CHARS = 200  # a single quoted sentence is cut to its best clauses beyond this
 # Sentence score weights and the answer's shape, tuned on CMRC 2018 dev (docs/evaluation.md).

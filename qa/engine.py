@@ -29,7 +29,7 @@ def check_question(question: str) -> str:
         raise QuestionError("the question is empty: type a question, e.g. 大会设置了哪些实物交互体验展示区？")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS}")
+        raise QuestionError(f"the question is {len(question)} characters long; ask in at most {MAX_QUESTION_CHARS}")
     return question
 
 

@@ -216,3 +216,30 @@ def answer_from_hits(question: str, hits: list[Hit], weights: dict[str, float], 
 def evidence(ranked: list[Candidate]) -> float:
     """How well the best sentence covers the question: the quantity the abstention threshold applies to."""
     return max(c.coverage for c in ranked[:5]) if ranked else 0.0
+
+
+def keep_valid_markers(text: str, n_sources: int) -> str:
+    """Remove markers that point to no source ([0], or [7] of 5 sources)."""
+    return MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", text)
+
+
+def answer_from_generation(question: str, text: str, hits: list[Hit]) -> Answer | None:
+    """A generated answer citing the hits as [n]: invalid markers dropped, the rest renumbered in
+    order of first use, each cited chunk quoted whole. An abstention if it says it found nothing;
+    None when it cites nothing (the caller falls back to the extractive answer)."""
+    text = keep_valid_markers(text.strip(), len(hits))
+    if NOT_FOUND[:6] in text:
+        return abstain(question, hits)
+    order: dict[int, int] = {}
+    for match in MARKER.finditer(text):
+        order.setdefault(int(match.group(1)), len(order) + 1)
+    if not order:
+        return None
+    citations = []
+    for old, new in order.items():
+        hit = hits[old - 1]
+        chunk = hit.chunk
+        citations.append(Citation(new, chunk.article_id, chunk.title, chunk.source, chunk.date,
+                                  chunk.text, chunk.start, chunk.end, round(hit.score, 4)))
+    renumbered = MARKER.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
+    return Answer(question=question, text=renumbered, abstained=False, citations=citations)

@@ -11,13 +11,12 @@ import logging
 import os
 import re
 
-from .answer import Answer
+from .answer import MARKER, Answer
 from .engine import Engine
 from .errors import QAError
 
 TITLE = "新闻问答"
 SUBTITLE = "基于新闻资料回答问题，每句话都注明出处。"
-MARKER_HTML = re.compile(r"\[(\d+)\]")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}#+!|~>-])")
 CSS = """
 .sources { display: flex; flex-direction: column; gap: 10px; }
@@ -38,7 +37,7 @@ def as_text(text: str) -> str:
 
 def answer_markdown(text: str) -> str:
     """The answer for the chat bubble: escaped text with `[n]` markers shown as references."""
-    return MARKER_HTML.sub(r"<sup>[\1]</sup>", as_text(text))
+    return MARKER.sub(r"<sup>[\1]</sup>", as_text(text))
 
 
 def sources_html(answer: Answer | None, engine: Engine) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .answer import Answer, Citation, abstain, answer_from_hits, NOT_FOUND
+from .answer import Answer, answer_from_generation, answer_from_hits
 from .config import MODES, Settings
 from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
 from .followup import resolve_followup
 from .index import Index, load_index, term_weights
-from .llm import MARKER, LLMConfig, LLMError, build_messages, keep_valid_markers, stream_chat
+from .llm import LLMConfig, LLMError, build_messages, stream_chat
 from .retrieval import Hit, Retriever
 from .text import lexical_terms
 
@@ -89,7 +89,7 @@ class Engine:
             for piece in stream_chat(self.llm, build_messages(query, sources)):
                 text += piece
                 yield text, None
-            answer = generated_answer(question, keep_valid_markers(text, len(sources)), hits[:LLM_SOURCES])
+            answer = answer_from_generation(question, text, hits[:LLM_SOURCES])
         except LLMError as error:
             extractive.notice = f"LLM unavailable ({error}); showing the extractive answer."
             yield extractive.text, extractive
@@ -99,22 +99,3 @@ class Engine:
             yield extractive.text, extractive
             return
         yield answer.text, answer
-
-
-def generated_answer(question: str, text: str, hits: list[Hit]) -> Answer | None:
-    """An LLM answer with its markers renumbered to the sources it cites; None if it cites none."""
-    text = text.strip()
-    if NOT_FOUND[:6] in text:
-        return abstain(question, hits)
-    order: dict[int, int] = {}
-    for match in MARKER.finditer(text):
-        order.setdefault(int(match.group(1)), len(order) + 1)
-    if not order:
-        return None
-    citations = []
-    for old, new in order.items():
-        chunk = hits[old - 1].chunk
-        citations.append(Citation(new, chunk.article_id, chunk.title, chunk.source, chunk.date,
-                                  chunk.text, chunk.start, chunk.end, round(hits[old - 1].score, 4)))
-    renumbered = MARKER.sub(lambda m: f"[{order[int(m.group(1))]}]", text)
-    return Answer(question=question, text=renumbered, abstained=False, citations=citations)

@@ -1,15 +1,13 @@
 """Optional answer generation through an OpenAI-compatible chat-completions API, streamed.
 
 Enabled by QA_LLM_BASE_URL and QA_LLM_MODEL (QA_LLM_API_KEY if the server wants one). The
-model sees numbered sources and must cite them as [n]; markers pointing to no source are
-removed. Any failure raises LLMError, and the caller falls back to the extractive answer.
+model sees numbered sources and must cite them as [n] (answer.py checks the markers). Any failure raises LLMError, and the caller falls back to the extractive answer.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,7 +18,6 @@ SYSTEM_PROMPT = (
     "你是新闻问答助手。只根据下面编号的资料回答问题，用简洁的中文（不超过三句话）。"
     "每句话末尾用方括号注明依据的资料编号，例如[1]或[2]。资料中没有答案时，回答“资料中没有找到相关内容。”"
 )
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 class LLMError(QAError):
@@ -77,8 +74,3 @@ def stream_chat(config: LLMConfig, messages: list[dict]) -> Iterator[str]:
                     yield piece
     except (httpx.HTTPError, ValueError, KeyError) as error:
         raise LLMError(f"the LLM request failed: {type(error).__name__}: {error}") from error
-
-
-def keep_valid_markers(text: str, n_sources: int) -> str:
-    """Remove markers that point to no source ([0], [7] of 5 sources)."""
-    return MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", text)

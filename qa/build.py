@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from .config import DEFAULT_MODEL, Settings
 from .corpus import article_files, load_articles
 from .embedding import make_embedder
 from .errors import CorpusError
-from .index import BuildReport, build_index, resolve_index_dir
+from .index import BuildReport, build_index, read_manifest
 
 
 def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
@@ -22,17 +21,6 @@ def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
             digest.update(f"{file.relative_to(root) if root.is_dir() else file.name}\0".encode())
             digest.update(hashlib.sha1(file.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def read_manifest(directory: Path) -> dict | None:
-    """The manifest of the index at `directory`, or None when there is no readable one."""
-    found = resolve_index_dir(directory)
-    if found is None:
-        return None
-    try:
-        return json.loads((found / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def index_is_current(settings: Settings) -> bool:
@@ -51,7 +39,7 @@ def build(settings: Settings, strict: bool = False, progress: bool = True) -> Bu
     loaded = load_articles(settings.corpus, strict=strict)
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
-        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl files (see README, 'Articles')")
+        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl files (see README, `qa build`)")
     previous = read_manifest(settings.index_dir) or {}
     model = settings.model or previous.get("model") or DEFAULT_MODEL  # keep the index's model unless told
     report = build_index(

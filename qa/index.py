@@ -130,6 +130,20 @@ def resolve_index_dir(directory: Path) -> Path | None:
     return None
 
 
+def _manifest_at(found: Path) -> dict | None:
+    try:
+        manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def read_manifest(directory: Path) -> dict | None:
+    """The manifest of the usable index at `directory`, or None when there is no readable one."""
+    found = resolve_index_dir(Path(directory))
+    return _manifest_at(found) if found else None
+
+
 def load_index(directory: Path, model: str | None = None) -> Index:
     """Load the index at `directory`; with `model`, check it was built with that embedder."""
     import bm25s
@@ -138,7 +152,10 @@ def load_index(directory: Path, model: str | None = None) -> Index:
     found = resolve_index_dir(Path(directory))
     if found is None:
         raise IndexMissingError(f"no index found at {directory}: run `qa build` (or `qa build --index {directory}`)")
-    manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+    manifest = _manifest_at(found)
+    if manifest is None:
+        raise IndexMismatchError(f"the index at {directory} is damaged (unreadable manifest.json): "
+                                 "rebuild it with `qa build`")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexMismatchError(f"the index at {directory} has format {manifest.get('format')}, "
                                  f"this version reads {FORMAT_VERSION}: rebuild it with `qa build`")
@@ -158,7 +175,7 @@ def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray
     if found is None:
         return {}, set()
     try:
-        manifest = json.loads((found / "manifest.json").read_text(encoding="utf-8"))
+        manifest = _manifest_at(found) or {}
         chunks, hashes = _read_chunks(found / "chunks.jsonl")
         article_ids = {c.article_id for c in chunks}
         if manifest.get("model") != model or manifest.get("format") != FORMAT_VERSION:

@@ -73,6 +73,14 @@ def test_missing_and_mismatched_index_say_what_to_do(tmp_path, seed_articles):
         load_index(tmp_path / "index", model="e5-small")
 
 
+def test_damaged_index_says_to_rebuild(tmp_path, seed_articles):
+    _build(seed_articles, tmp_path / "index")
+    (tmp_path / "index" / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="damaged.*qa build"):
+        load_index(tmp_path / "index")
+    assert _build(seed_articles, tmp_path / "index").chunks > 0  # a rebuild mends it
+
+
 def test_swap_cut_short_keeps_the_previous_index(tmp_path, seed_articles):
     directory = tmp_path / "index"
     _build(seed_articles, directory)

@@ -1,9 +1,8 @@
-"""Hits → a short extractive answer whose every sentence ends with a citation marker `[n]`.
+"""Scored candidate sentences → a short extractive answer whose every sentence ends with a marker `[n]`.
 
-The only module that knows the `[n]` markup. Sentences of the retrieved chunks are scored by
-the question's term coverage (IDF-weighted) of the sentence and of its chunk, the chunk's dense
-similarity relative to the other hits, and a cue from the question word (多少 → a number,
-谁 → a person, 哪里 → a place, 何时 → a date).
+The only module that knows the `[n]` markup. The candidates come ranked by the learned scorer
+(`scoring.py`), which has also decided whether to abstain: the best one is quoted, and further
+sentences while they reach `keep_ratio` of the best one's probability and fit in the budget.
 """
 
 from __future__ import annotations
@@ -11,31 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .chunking import sentence_spans
 from .retrieval import Hit
-from .text import normalise
+from .scoring import Candidate, coverage
 
 MAX_ANSWER_CHARS = 200  # a single quoted sentence is cut to its best clauses beyond this
-# Sentence score weights and the answer's shape, tuned on CMRC 2018 dev (docs/evaluation.md).
-W_SENTENCE, W_CHUNK, W_DENSE, W_CUE = 0.3, 0.15, 0.2, 0.05
-NEARLY_AS_GOOD = 0.7  # a further sentence must score this share of the best one
 ANSWER_BUDGET = 160  # characters, for the second and third sentences to fit in
 MAX_SENTENCES = 3
 MARKER = re.compile(r"\[(\d+)\]")
 NOT_FOUND = "资料中没有找到与这个问题相关的内容。"
-
-_POSTS = "书记|省长|市长|部长|局长|厅长|主任|院士|院长|董事长|总经理|首席执行官|教授|记者|主席|总统|总理|代表|专家|委员"
-_PERSON = rf"[\u4e00-\u9fff]{{1,8}}(?:{_POSTS})|(?:{_POSTS})[、，]?[\u4e00-\u9fff]{{2,3}}"
-# Question word → what an answering sentence contains.
-_CUES = [
-    (re.compile(r"多少|几|多大|多高|多长|多远|多久|比例|百分之|数量"),
-     re.compile(r"[0-9０-９]|[一二三四五六七八九十百千万亿两]+[个家名万亿元吨米人次列辆座项%]")),
-    (re.compile(r"何时|什么时候|哪一年|哪年|哪天|几月|几号|日期|时间"),
-     re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|今年|去年|明年|当日|昨天|今天")),
-    (re.compile(r"谁|哪位|什么人|何人|职务|职位|担任|头衔"), re.compile(_PERSON)),
-    (re.compile(r"哪里|哪儿|何地|哪个国家|哪个城市|哪个省|哪国|什么地方|在哪"),
-     re.compile(r"[\u4e00-\u9fff]{2,}(?:省|市|县|区|镇|村|国|州|港|站|口岸|中心)|中国|美国|俄罗斯|日本|欧洲|北京|上海")),
-]
 
 
 @dataclass(frozen=True)
@@ -76,15 +58,14 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A sentence of a retrieved chunk, with article offsets and a score."""
+class Quote:
+    """A span of an article to quote: a sentence, part of one, or neighbouring sentences merged."""
 
     hit: Hit
     start: int  # offsets into the article text
     end: int
     text: str
     score: float
-    coverage: float
 
 
 def strip_markers(text: str) -> str:
@@ -92,97 +73,62 @@ def strip_markers(text: str) -> str:
     return MARKER.sub("", text)
 
 
-def question_cue(question: str) -> re.Pattern | None:
-    """What an answering sentence should contain, from the question word; None if no cue."""
-    for asks, contains in _CUES:
-        if asks.search(question):
-            return contains
-    return None
-
-
-def coverage(terms: dict[str, float], text: str) -> float:
-    """Share of the question's IDF weight whose terms occur in the text."""
-    total = sum(terms.values())
-    if not total:
-        return 0.0
-    folded = normalise(text)
-    return sum(w for t, w in terms.items() if t in folded) / total
-
-
-def candidates(question: str, hits: list[Hit], weights: dict[str, float], max_hits: int = 5) -> list[Candidate]:
-    """Score every sentence of the top hits as evidence for the question, best first."""
-    cue = question_cue(question)
-    dense = [h.dense for h in hits[:max_hits] if h.dense is not None]
-    low, high = (min(dense), max(dense)) if dense else (0.0, 0.0)
-    found: dict[tuple[str, int], Candidate] = {}
-    for hit in hits[:max_hits]:
-        chunk_coverage = coverage(weights, hit.chunk.title + hit.chunk.text)
-        # Dense similarity relative to the other hits: e5's cosines crowd into a narrow band.
-        closeness = (hit.dense - low) / (high - low) if hit.dense is not None and high > low else 0.0
-        for s, e in sentence_spans(hit.chunk.text):
-            text = hit.chunk.text[s:e]
-            sentence_coverage = coverage(weights, text)
-            score = (W_SENTENCE * sentence_coverage + W_CHUNK * chunk_coverage + W_DENSE * closeness
-                     + (W_CUE if cue and cue.search(text) else 0.0))
-            key = (hit.chunk.article_id, hit.chunk.start + s)
-            if key not in found or found[key].score < score:
-                found[key] = Candidate(hit, hit.chunk.start + s, hit.chunk.start + e, text, score, sentence_coverage)
-    return sorted(found.values(), key=lambda c: -c.score)
-
-
-def _clause_window(candidate: Candidate, weights: dict[str, float]) -> Candidate:
+def _clause_window(quote: Quote, weights: dict[str, float]) -> Quote:
     """Cut a sentence longer than the answer limit down to its best-covered clauses."""
-    if len(candidate.text) <= MAX_ANSWER_CHARS:
-        return candidate
-    cuts = [0] + [m.end() for m in re.finditer(r"[，,、：:]", candidate.text)] + [len(candidate.text)]
+    if len(quote.text) <= MAX_ANSWER_CHARS:
+        return quote
+    cuts = [0] + [m.end() for m in re.finditer(r"[，,、：:]", quote.text)] + [len(quote.text)]
     best, best_cov = (0, MAX_ANSWER_CHARS), -1.0
     for i in range(len(cuts) - 1):
         j = i + 1
         while j + 1 < len(cuts) and cuts[j + 1] - cuts[i] <= MAX_ANSWER_CHARS:
             j += 1
         span = (cuts[i], min(cuts[j], cuts[i] + MAX_ANSWER_CHARS))
-        cov = coverage(weights, candidate.text[span[0]:span[1]])
+        cov = coverage(weights, quote.text[span[0]:span[1]])
         if cov > best_cov:
             best, best_cov = span, cov
     s, e = best
-    return Candidate(candidate.hit, candidate.start + s, candidate.start + e, candidate.text[s:e],
-                     candidate.score, candidate.coverage)
+    return Quote(quote.hit, quote.start + s, quote.start + e, quote.text[s:e], quote.score)
 
 
-def choose_sentences(ranked: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
-    """The best sentence, then the next best ones while nearly as good and within the length budget."""
+def _quote(candidate: Candidate) -> Quote:
+    return Quote(candidate.hit, candidate.start, candidate.end, candidate.text, candidate.score)
+
+
+def choose_sentences(ranked: list[Candidate], keep_ratio: float, weights: dict[str, float]) -> list[Quote]:
+    """The best sentence, then the next best ones while they reach `keep_ratio` of its score and
+    fit in the length budget; sentences of one article in the article's order."""
     if not ranked:
         return []
-    chosen = [_clause_window(ranked[0], weights)]
+    chosen = [_clause_window(_quote(ranked[0]), weights)]
     length = len(chosen[0].text)
     for other in ranked[1:]:
-        if len(chosen) == MAX_SENTENCES or other.score < NEARLY_AS_GOOD * ranked[0].score:
+        if len(chosen) == MAX_SENTENCES or other.score < keep_ratio * ranked[0].score:
             break
         if length + len(other.text) <= ANSWER_BUDGET:
-            chosen.append(other)
+            chosen.append(_quote(other))
             length += len(other.text)
-    # Sentences of one article read in the article's order.
     first_article = chosen[0].hit.chunk.article_id
-    same = sorted((c for c in chosen if c.hit.chunk.article_id == first_article), key=lambda c: c.start)
-    return same + [c for c in chosen if c.hit.chunk.article_id != first_article]
+    same = sorted((q for q in chosen if q.hit.chunk.article_id == first_article), key=lambda q: q.start)
+    return same + [q for q in chosen if q.hit.chunk.article_id != first_article]
 
 
-def _merge_adjacent(chosen: list[Candidate]) -> list[Candidate]:
+def _merge_adjacent(chosen: list[Quote]) -> list[Quote]:
     """Consecutive sentences of one chunk become one quote."""
-    merged: list[Candidate] = []
-    for candidate in chosen:
+    merged: list[Quote] = []
+    for quote in chosen:
         previous = merged[-1] if merged else None
-        chunk = candidate.hit.chunk
-        if previous and previous.hit.chunk.id == chunk.id and 0 <= candidate.start - previous.end <= 1:
-            text = chunk.text[previous.start - chunk.start: candidate.end - chunk.start]
-            merged[-1] = Candidate(previous.hit, previous.start, candidate.end, text,
-                                   max(previous.score, candidate.score), max(previous.coverage, candidate.coverage))
+        chunk = quote.hit.chunk
+        if (previous and previous.hit.chunk.id == chunk.id and previous.start <= quote.start
+                and 0 <= quote.start - previous.end <= 1):
+            text = chunk.text[previous.start - chunk.start: quote.end - chunk.start]
+            merged[-1] = Quote(previous.hit, previous.start, quote.end, text, max(previous.score, quote.score))
         else:
-            merged.append(candidate)
+            merged.append(quote)
     return merged
 
 
-def compose(question: str, chosen: list[Candidate]) -> Answer:
+def compose(question: str, chosen: list[Quote]) -> Answer:
     """Answer text with one marker `[n]` after each quote, and the citations they point to."""
     citations: list[Citation] = []
     parts: list[str] = []
@@ -203,19 +149,6 @@ def abstain(question: str, hits: list[Hit]) -> Answer:
             nearest.append({"article_id": hit.chunk.article_id, "title": hit.chunk.title,
                             "source": hit.chunk.source, "date": hit.chunk.date})
     return Answer(question=question, text=NOT_FOUND, abstained=True, nearest=nearest[:3])
-
-
-def answer_from_hits(question: str, hits: list[Hit], weights: dict[str, float], min_evidence: float) -> Answer:
-    """The extractive answer, or an abstention when the best evidence is below `min_evidence`."""
-    ranked = candidates(question, hits, weights)
-    if not ranked or evidence(ranked) < min_evidence:
-        return abstain(question, hits)
-    return compose(question, choose_sentences(ranked, weights))
-
-
-def evidence(ranked: list[Candidate]) -> float:
-    """How well the best sentence covers the question: the quantity the abstention threshold applies to."""
-    return max(c.coverage for c in ranked[:5]) if ranked else 0.0
 
 
 def keep_valid_markers(text: str, n_sources: int) -> str:

@@ -89,10 +89,11 @@ def make_app(engine: Engine):
         except Exception as error:  # the page shows a message; the server keeps serving
             raise _readable(error) from error
 
-    def ask(question: str) -> dict:
-        """Answer a question; the same JSON object as `qa ask --json`."""
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        """Answer a question (a follow-up of the earlier questions in `history`, oldest first);
+        the same JSON object as `qa ask --json`."""
         try:
-            return engine.ask(question).to_json()
+            return engine.ask(question, list(history or [])).to_json()
         except Exception as error:
             raise _readable(error) from error
 

@@ -84,6 +84,26 @@ def _units(text: str, size: int) -> list[tuple[int, int]]:
     return units
 
 
+@dataclass(frozen=True)
+class Sentence:
+    """The smallest unit of evidence: a sentence (or a piece of an over-long one) of an article."""
+
+    article_id: str
+    text: str
+    start: int  # offsets into the article text
+    end: int
+
+    @property
+    def content_hash(self) -> str:
+        """Key of the sentence vector cache."""
+        return hashlib.sha1(("s\0" + self.text).encode("utf-8")).hexdigest()
+
+
+def split_sentences(article: Article, size: int = 160) -> list[Sentence]:
+    """The article's sentences as chunks are packed from them (over-long ones cut at `size`)."""
+    return [Sentence(article.id, article.text[s:e], s, e) for s, e in _units(article.text, size)]
+
+
 def split_article(article: Article, size: int = 160, overlap: int = 1) -> list[Chunk]:
     """Pack the article's sentences into chunks of at most `size` characters, `overlap` sentences shared."""
     if size < 1:

@@ -171,8 +171,10 @@ def _ks(value: str) -> list[int]:
 @click.option("--chunk-size", type=click.IntRange(min=20), help="Characters per chunk. [default: 160]")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write {mode: {metric: value}} here.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for recall.png and misses.jsonl.")
+@click.option("--scorer", type=click.Path(path_type=Path),
+              help="Answer scorer file (models/scorer*.json), e.g. one trained without this dataset.")
 @reports_errors
-def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out) -> None:
+def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD) or questions .jsonl."""
     import os
 
@@ -180,13 +182,20 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
 
     from .evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
     from .report import markdown_table, recall_chart, write_misses
+    from .scoring import load_scorer
 
     cut_offs = _ks(ks)
     data = load_dataset(dataset)
+    for message in data.skipped:
+        click.echo(f"qa: warning: skipped {message}", err=True)
+    if data.skipped:
+        click.echo(f"qa: warning: {len(data.skipped)} questions skipped", err=True)
     if limit:
         data.questions = data.questions[:limit]
     settings = Settings.load(index_dir=index_dir, corpus=corpus, model=model, chunk_size=chunk_size)
     engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
+    if scorer:
+        engine.scorer = load_scorer(scorer)
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
     if modes != ["bm25"]:
         with tqdm(total=len(data.questions), desc="embedding questions", unit="q") as bar:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .answer import Answer, answer_from_generation, answer_from_hits
+import numpy as np
+
+from .answer import Answer, abstain, answer_from_generation, choose_sentences, compose
 from .config import MODES, Settings
 from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
-from .followup import resolve_followup
+from .followup import focus_terms, resolve_followup
 from .index import Index, load_index, term_weights
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
 from .retrieval import Hit, Retriever
+from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .text import lexical_terms
 
 MAX_QUESTION_CHARS = 500
-# Abstain when the best sentence covers less than this share of the question's IDF weight:
-# the midpoint between answerable and unanswerable seed questions (docs/evaluation.md).
-MIN_EVIDENCE = 0.26
+# An elliptic follow-up is answered only if a sentence naming what it asks about is itself a
+# likely answer (the scorer's sentence probability): "那武汉呢？" after a question on Hubei's
+# growth finds Wuhan only in a sentence about another figure (p ≈ 0.12); "那中国移动呢？" after
+# one on China Telecom's speaker finds the speaker (p ≈ 0.9).
+FOCUSED_MIN_PROBABILITY = 0.3
 LLM_SOURCES = 5
 STREAM_PIECE = 8  # characters per streamed piece of an extractive answer
 
@@ -40,16 +45,17 @@ class Engine:
     index: Index
     retriever: Retriever
     settings: Settings
+    scorer: Scorer
     llm: LLMConfig | None = None
-    min_evidence: float = MIN_EVIDENCE
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None) -> "Engine":
-        """Load the index at settings.index_dir (checking the model, when one was asked for)."""
+    def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None) -> "Engine":
+        """Load the index at settings.index_dir (checking the model, when one was asked for) and the
+        answer scorer (the shipped one unless given)."""
         limit_threads(settings.threads)
         index = load_index(settings.index_dir, model=settings.model)
         embedder = embedder or make_embedder(index.manifest["model"])
-        return cls(index, Retriever(index, embedder), settings, LLMConfig.from_env())
+        return cls(index, Retriever(index, embedder), settings, scorer or load_scorer(), LLMConfig.from_env())
 
     def search(self, question: str, history: list[str] | None = None, mode: str | None = None,
                k: int | None = None) -> tuple[str, list[Hit]]:
@@ -60,10 +66,36 @@ class Engine:
         query = resolve_followup(check_question(question), list(history or []))
         return query, self.retriever.search(query, k or self.settings.top_k, mode)
 
+    def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
+        """The sentences of the hits, their feature table and the query terms' weights."""
+        weights = term_weights(self.index.bm25, lexical_terms(query))
+        candidates, table = features(query, self.retriever.query_vector(query), self.index, hits, weights)
+        return candidates, table, weights
+
+    def rank(self, query: str, hits: list[Hit], focus: list[str] | None = None
+             ) -> tuple[list[Candidate], float, dict[str, float]]:
+        """The sentences of the hits (only those naming every `focus` term, when given), best first,
+        scored by the learned scorer; the probability that they answer the query; the term weights."""
+        candidates, table, weights = self.candidates(query, hits)
+        if focus:
+            kept = [i for i, c in enumerate(candidates) if all(term in folded(c.text) for term in focus)]
+            candidates, table = [candidates[i] for i in kept], table[kept]
+        probs, answerable = self.scorer.judge(table)
+        scored = [replace(c, score=float(p)) for c, p in zip(candidates, probs)]
+        return sorted(scored, key=lambda c: (-c.score, c.row)), answerable, weights
+
     def extractive(self, question: str, query: str, hits: list[Hit]) -> Answer:
-        """The offline answer: quoted sentences of the hits, or an abstention."""
-        terms = lexical_terms(query)
-        answer = answer_from_hits(query, hits, term_weights(self.index.bm25, terms), self.min_evidence)
+        """The offline answer: quoted sentences of the hits, or an abstention. An elliptic follow-up
+        ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
+        those sentences answer it."""
+        focus = focus_terms(question) if query != question else []
+        ranked, answerable, weights = self.rank(query, hits, focus)
+        if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
+            answerable = 0.0  # the sentences that name it do not answer the rewritten question
+        if not ranked or answerable < self.scorer.abstain_below:
+            answer = abstain(question, hits)
+        else:
+            answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
         answer.question = question
         return answer
 

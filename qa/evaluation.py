@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .answer import strip_markers
+from .answer import Answer, strip_markers
 from .build import build, index_is_current
 from .corpus import Article, article_id
 from .config import DEFAULT_MODEL, Settings
@@ -22,6 +22,8 @@ from .embedding import make_embedder
 from .engine import Engine
 from .errors import DatasetError
 from .index import FORMAT_VERSION, build_index, resolve_index_dir
+from .retrieval import Hit
+from .scoring import Scorer
 
 RANK_DEPTH = 10  # articles ranked per question for mrr@10 / ndcg@10
 CHUNK_DEPTH = 50  # chunks retrieved to find those articles
@@ -36,6 +38,7 @@ class EvalQuestion:
     question: str
     answers: tuple[str, ...]
     gold: str | None  # an article id (SQuAD sets) or an article title (JSONL sets)
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, for follow-ups
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Dataset:
     questions: list[EvalQuestion]
     articles: list[Article] = field(default_factory=list)
     gold_is: str = "article_id"  # or "title"
+    skipped: list[str] = field(default_factory=list)  # rows that could not be asked, with the reason
 
     def content_key(self) -> str:
         """A hash of the passages, to cache the dataset's index."""
@@ -62,7 +66,7 @@ def load_squad(path: Path) -> Dataset:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise DatasetError(f"{path}: not a readable SQuAD-format JSON file ({error})") from error
     articles: dict[str, Article] = {}
-    questions = []
+    questions, skipped = [], []
     for entry in data:
         for paragraph in entry["paragraphs"]:
             context = paragraph["context"]
@@ -71,14 +75,17 @@ def load_squad(path: Path) -> Dataset:
                 articles[key] = Article(id=key, title=entry.get("title", ""), text=context,
                                         path=str(paragraph.get("id", "")))
             for qa in paragraph["qas"]:
+                if not str(qa.get("question") or "").strip():
+                    skipped.append(f"{qa.get('id')}: empty question")
+                    continue
                 answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a.get("text")))
                 questions.append(EvalQuestion(str(qa["id"]), qa["question"], answers, key if answers else None))
-    return Dataset(Path(path).stem, questions, list(articles.values()), "article_id")
+    return Dataset(Path(path).stem, questions, list(articles.values()), "article_id", skipped)
 
 
 def load_question_jsonl(path: Path) -> Dataset:
     """JSONL questions against a corpus: {"id", "question", "answers", "title"} per line."""
-    questions = []
+    questions, skipped = [], []
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -88,14 +95,18 @@ def load_question_jsonl(path: Path) -> Dataset:
             continue
         try:
             record = json.loads(line)
+            if not str(record["question"] or "").strip():
+                skipped.append(f"line {number}: empty question")
+                continue
             questions.append(EvalQuestion(str(record.get("id", number)), record["question"],
-                                          tuple(record.get("answers") or ()), record.get("title")))
-        except (ValueError, KeyError, TypeError) as error:
+                                          tuple(record.get("answers") or ()), record.get("title"),
+                                          tuple(record.get("history") or ())))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise DatasetError(f"{path}:{number}: malformed question line ({error}); expected "
-                               '{"id", "question", "answers": [...], "title": ... or null}') from error
+                               '{"id", "question", "answers": [...], "title": ... or null, "history": [...]}') from error
     if not questions:
         raise DatasetError(f"{path}: no questions found")
-    return Dataset(Path(path).stem, questions, [], "title")
+    return Dataset(Path(path).stem, questions, [], "title", skipped)
 
 
 def load_dataset(path: Path) -> Dataset:
@@ -127,7 +138,8 @@ def _mean(values: list[float]) -> float:
 
 
 def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
-    """Metrics over per-question rows (each with rank, answer_in_top, answer_hit, chars, abstained, answerable)."""
+    """Metrics over per-question rows (each with rank, answer_rank, answer_hit, chars, abstained,
+    answerable, and for answerable rows gold_removed_abstain)."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     metrics: dict[str, float] = {}
@@ -139,8 +151,11 @@ def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
         metrics[f"answer@{k}"] = _mean([1.0 if r["answer_rank"] and r["answer_rank"] <= k else 0.0
                                         for r in answerable])
     metrics["answer_hit"] = _mean([1.0 if r["answer_hit"] else 0.0 for r in answerable])
-    metrics["answer_chars"] = round(_mean([r["chars"] for r in rows]), 1)
+    metrics["answer_chars"] = round(_mean([r["chars"] for r in rows if not r["abstained"]]), 1)  # answers only
     metrics["false_abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in answerable])
+    # Asked again without its gold passage: it should abstain (or answer from another passage that
+    # also holds a gold answer).
+    metrics["gold_removed_abstain"] = _mean([1.0 if r["gold_removed_abstain"] else 0.0 for r in answerable])
     if unanswerable:
         metrics["abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable])
     metrics["n"] = len(rows)
@@ -152,23 +167,40 @@ def _gold_key(dataset: Dataset, hit) -> str:
     return hit.chunk.article_id if dataset.gold_is == "article_id" else hit.chunk.title
 
 
+def without_gold(dataset: Dataset, hits: list[Hit], gold: str, k: int) -> list[Hit]:
+    """The first k hits that are not from the gold passage: what a corpus without it would return."""
+    return [h for h in hits if _gold_key(dataset, h) != gold][:k]
+
+
+def shown_answer(answer: Answer) -> str:
+    """The answer's quoted text ('' for an abstention)."""
+    return strip_markers(answer.text) if not answer.abstained else ""
+
+
 def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
                   tick: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
-    """Metrics of one retrieval mode, and the per-question rows that missed."""
+    """Metrics of one retrieval mode, and the per-question rows that missed. Questions are searched
+    and answered exactly as `qa ask` does (the first top_k hits of the same fused lists)."""
     started = time.perf_counter()
     rows, misses = [], []
+    top_k = engine.settings.top_k
     for question in dataset.questions:
-        query, hits = engine.search(question.question, mode=mode, k=CHUNK_DEPTH)
+        query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
-        answer = engine.extractive(question.question, query, hits[: engine.settings.top_k])
-        shown = strip_markers(answer.text) if not answer.abstained else ""
+        answer = engine.extractive(question.question, query, hits[:top_k])
+        shown = shown_answer(answer)
         answer_rank = next((i for i, h in enumerate(hits, start=1)
                             if any(a in h.chunk.text for a in question.answers)), None)
+        removed = None
+        if question.gold is not None:
+            removed = engine.extractive(question.question, query, without_gold(dataset, hits, question.gold, top_k))
         row = {"id": question.id, "mode": mode, "question": question.question, "gold": question.gold,
                "answers": list(question.answers), "answerable": question.gold is not None,
                "rank": first_rank(question.gold, ranked) if question.gold else None,
                "answer_rank": answer_rank, "answer": answer.text, "abstained": answer.abstained,
-               "answer_hit": any(a in shown for a in question.answers), "chars": len(strip_markers(answer.text))}
+               "answer_hit": any(a in shown for a in question.answers), "chars": len(strip_markers(answer.text)),
+               "gold_removed_abstain": removed is not None and (
+                   removed.abstained or any(a in shown_answer(removed) for a in question.answers))}
         rows.append(row)
         if row["answerable"] != (not row["abstained"]) or (row["answerable"] and (row["rank"] != 1
                                                                                   or not row["answer_hit"])):
@@ -190,7 +222,8 @@ def embed_questions(engine: Engine, dataset: Dataset, tick: Callable[[int], None
     engine.retriever.remember(vectors)
 
 
-def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpus: bool) -> Engine:
+def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpus: bool,
+                scorer: Scorer | None = None) -> Engine:
     """An engine for the dataset: over its own passages (SQuAD), over settings.corpus, or over settings.index_dir.
 
     Indexes of passages and corpora are cached under cache_dir, keyed by content, model and chunking.
@@ -207,6 +240,6 @@ def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpu
         settings = replace(settings, index_dir=Path(cache_dir) / f"corpus-{key}")
         if not index_is_current(settings):
             build(settings)
-    engine = Engine.open(settings)
+    engine = Engine.open(settings, scorer=scorer)
     engine.llm = None  # the evaluation measures the offline pipeline
     return engine

@@ -1,12 +1,14 @@
 """The persisted index under `embeddings/`: chunks, their vectors, a FAISS index and BM25.
 
-Layout: manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/. A build writes a
+Layout: manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/, and the sentence-level
+evidence the answer step scores by meaning: sentences.jsonl and sentence_vectors.npy. A build writes a
 sibling `<dir>.new`, then swaps it in with two renames; a build killed at any moment leaves
 the previous index (at `<dir>`, or at `<dir>.old` between the renames) loadable.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import shutil
 import time
@@ -16,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import Chunk, split_article
+from .chunking import Chunk, Sentence, split_article, split_sentences
 from .corpus import Article
 from .embedding import Embedder
 from .errors import IndexMismatchError, IndexMissingError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors
 # Above this many chunks search goes through HNSW instead of an exact scan: at 20,000 e5 vectors an
 # exact scan takes ~1.2 ms (a tenth of embedding the query), at 50,000 ~4 ms, while HNSW keeps
 # recall@10 ≈ 0.99 under 0.5 ms (benchmarks/ann_threshold.py, README "Benchmark").
@@ -39,6 +41,7 @@ class BuildReport:
     chunks: int
     embedded: int
     reused: int
+    sentences_embedded: int
     removed: int
     seconds: float
     model: str
@@ -47,12 +50,14 @@ class BuildReport:
     def summary(self) -> str:
         """One line for people."""
         return (f"{self.articles} articles → {self.chunks} chunks: embedded {self.embedded}, "
-                f"reused {self.reused}, removed {self.removed} articles, {self.seconds:.1f} s, model {self.model}")
+                f"reused {self.reused}, removed {self.removed} articles, {self.sentences_embedded} sentences "
+                f"embedded, {self.seconds:.1f} s, model {self.model}")
 
 
 @dataclass
 class Index:
-    """A loaded index: chunks aligned with their vectors, the FAISS index and the BM25 index."""
+    """A loaded index: chunks aligned with their vectors, the FAISS index and the BM25 index,
+    and the articles' sentences aligned with theirs."""
 
     directory: Path
     manifest: dict
@@ -60,6 +65,22 @@ class Index:
     vectors: np.ndarray
     ann: object  # faiss.Index
     bm25: object  # bm25s.BM25
+    sentences: list[Sentence] = field(default_factory=list)
+    sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for row, sentence in enumerate(self.sentences):
+            self._by_article.setdefault(sentence.article_id, []).append(row)
+        for rows in self._by_article.values():
+            rows.sort(key=lambda r: self.sentences[r].start)
+
+    def sentence_rows(self, chunk: Chunk) -> list[int]:
+        """Rows (into `sentences`, `sentence_vectors`) of the sentences inside the chunk, in order."""
+        rows = self._by_article.get(chunk.article_id, [])
+        starts = [self.sentences[r].start for r in rows]
+        first = bisect.bisect_left(starts, chunk.start)
+        return [r for r in rows[first: bisect.bisect_right(starts, chunk.end)] if self.sentences[r].end <= chunk.end]
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk position, cosine) of the k nearest chunks."""
@@ -122,6 +143,16 @@ def _read_chunks(path: Path) -> tuple[list[Chunk], list[str]]:
     return chunks, hashes
 
 
+def _read_sentences(path: Path) -> tuple[list[Sentence], list[str]]:
+    sentences, hashes = [], []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            hashes.append(record.pop("hash"))
+            sentences.append(Sentence(**record))
+    return sentences, hashes
+
+
 def resolve_index_dir(directory: Path) -> Path | None:
     """The folder holding the usable index: `directory`, or `<dir>.old` if a swap was cut short."""
     for candidate in (directory, directory.with_name(directory.name + ".old")):
@@ -164,13 +195,16 @@ def load_index(directory: Path, model: str | None = None) -> Index:
             f"the index at {directory} was built with the model {manifest['model']!r}, not {model!r}: "
             f"rebuild it with `qa build --model {model}`, or use --model {manifest['model']}")
     chunks, _ = _read_chunks(found / "chunks.jsonl")
+    sentences, _ = _read_sentences(found / "sentences.jsonl")
     vectors = np.load(found / "vectors.npy")
     bm25 = bm25s.BM25.load(str(found / "bm25"), load_corpus=False, show_progress=False)
-    return Index(found, manifest, chunks, vectors, faiss.read_index(str(found / "faiss.index")), bm25)
+    return Index(found, manifest, chunks, vectors, faiss.read_index(str(found / "faiss.index")), bm25,
+                 sentences, np.load(found / "sentence_vectors.npy"))
 
 
 def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
-    """The vector cache (content hash → vector) and article ids of the previous index, if compatible."""
+    """The vector cache (content hash → vector, chunks and sentences) and article ids of the
+    previous index, if compatible."""
     found = resolve_index_dir(directory)
     if found is None:
         return {}, set()
@@ -180,18 +214,21 @@ def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray
         article_ids = {c.article_id for c in chunks}
         if manifest.get("model") != model or manifest.get("format") != FORMAT_VERSION:
             return {}, article_ids
-        vectors = np.load(found / "vectors.npy")
+        cache = dict(zip(hashes, np.load(found / "vectors.npy")))
+        _, sentence_hashes = _read_sentences(found / "sentences.jsonl")
+        cache.update(zip(sentence_hashes, np.load(found / "sentence_vectors.npy")))
     except (OSError, ValueError, KeyError, TypeError):
         return {}, set()  # an unreadable previous index only means nothing is reused
-    return dict(zip(hashes, vectors)), article_ids
+    return cache, article_ids
 
 
-def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: bool) -> dict[str, np.ndarray]:
+def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: bool,
+                   what: str = "passages") -> dict[str, np.ndarray]:
     from tqdm import tqdm
 
     hashes = list(texts_by_hash)
     vectors: dict[str, np.ndarray] = {}
-    with tqdm(total=len(hashes), desc="embedding passages", unit="chunk", disable=not progress or not hashes) as bar:
+    with tqdm(total=len(hashes), desc=f"embedding {what}", unit="text", disable=not progress or not hashes) as bar:
         for at in range(0, len(hashes), EMBED_BATCH):
             batch = hashes[at: at + EMBED_BATCH]
             for key, vector in zip(batch, embedder.encode_passages([texts_by_hash[h] for h in batch])):
@@ -200,14 +237,28 @@ def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: 
     return vectors
 
 
-def _write(directory: Path, manifest: dict, chunks: list[Chunk], hashes: list[str], vectors: np.ndarray) -> None:
+def _write_records(path: Path, records: list, hashes: list[str]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for record, key in zip(records, hashes):
+            out.write(json.dumps({**asdict(record), "hash": key}, ensure_ascii=False) + "\n")
+
+
+def _stacked(lookup: dict[str, np.ndarray], hashes: list[str], dim: int) -> np.ndarray:
+    return np.stack([lookup[h] for h in hashes]).astype(np.float32) if hashes else np.zeros((0, dim), np.float32)
+
+
+def _write(directory: Path, manifest: dict, chunks: list[Chunk], sentences: list[Sentence],
+           lookup: dict[str, np.ndarray], dim: int) -> None:
     import faiss
 
     directory.mkdir(parents=True)
-    with (directory / "chunks.jsonl").open("w", encoding="utf-8") as out:
-        for chunk, key in zip(chunks, hashes):
-            out.write(json.dumps({**asdict(chunk), "hash": key}, ensure_ascii=False) + "\n")
+    hashes = [c.content_hash for c in chunks]
+    vectors = _stacked(lookup, hashes, dim)
+    _write_records(directory / "chunks.jsonl", chunks, hashes)
     np.save(directory / "vectors.npy", vectors)
+    sentence_hashes = [s.content_hash for s in sentences]
+    _write_records(directory / "sentences.jsonl", sentences, sentence_hashes)
+    np.save(directory / "sentence_vectors.npy", _stacked(lookup, sentence_hashes, dim))
     faiss.write_index(make_ann(vectors), str(directory / "faiss.index"))
     make_bm25(chunks).save(str(directory / "bm25"), show_progress=False)
     # The manifest goes last: a folder without one is never taken for an index.
@@ -233,21 +284,23 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     started = time.perf_counter()
     directory = Path(directory)
     chunks = [chunk for article in articles for chunk in split_article(article, chunk_size, chunk_overlap)]
+    sentences = [sentence for article in articles for sentence in split_sentences(article, chunk_size)]
     hashes = [c.content_hash for c in chunks]
     cached, previous_articles = _previous_vectors(directory, embedder.name)
     missing = {h: c.embed_text for h, c in zip(hashes, chunks) if h not in cached}
     fresh = _embed_missing(embedder, missing, progress)
-    lookup = {**cached, **fresh}
-    vectors = (np.stack([lookup[h] for h in hashes]).astype(np.float32) if chunks
-               else np.zeros((0, embedder.dim), np.float32))
+    missing_sentences = {s.content_hash: s.text for s in sentences if s.content_hash not in cached}
+    fresh_sentences = _embed_missing(embedder, missing_sentences, progress, "sentences")
+    lookup = {**cached, **fresh, **fresh_sentences}
+    dim = int(next(iter(lookup.values())).shape[0]) if lookup else embedder.dim
     report = BuildReport(
         articles=len(articles), chunks=len(chunks), embedded=len(fresh),
-        reused=sum(1 for h in hashes if h not in fresh),
+        reused=sum(1 for h in hashes if h not in fresh), sentences_embedded=len(fresh_sentences),
         removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name)
     manifest = {
-        "format": FORMAT_VERSION, "model": embedder.name, "dim": int(vectors.shape[1]),
+        "format": FORMAT_VERSION, "model": embedder.name, "dim": dim,
         "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
-        "articles": len(articles), "chunks": len(chunks),
+        "articles": len(articles), "chunks": len(chunks), "sentences": len(sentences),
         "ann": "hnsw" if len(chunks) > ANN_THRESHOLD else "flat",
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(extra_manifest or {}),
     }
@@ -256,7 +309,7 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     directory.parent.mkdir(parents=True, exist_ok=True)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["seconds"] = report.seconds
-    _write(new, manifest, chunks, hashes, vectors)
+    _write(new, manifest, chunks, sentences, lookup, dim)
     _swap_in(new, directory)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

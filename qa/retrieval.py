@@ -68,7 +68,7 @@ class Retriever:
         """The k best chunks for the query, best first."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-        depth = max(CANDIDATES, 4 * k)
+        depth = max(CANDIDATES, k)  # the same fused lists for every k up to 50: `qa eval` searches as `qa ask`
         dense = dict(self.index.dense_search(self.query_vector(query), depth)) if mode != "bm25" else {}
         lexical = dict(self.index.lexical_search(lexical_terms(query), depth)) if mode != "dense" else {}
         if mode == "dense":

@@ -62,7 +62,12 @@ def _pos_tokenizer():
     return jieba.posseg.POSTokenizer(tokenizer())
 
 
+def tagged_words(text: str) -> list[tuple[str, str]]:
+    """(word, jieba part-of-speech tag) of the text, in order."""
+    return [(pair.word, pair.flag) for pair in _pos_tokenizer().lcut(text)]
+
+
 def key_nouns(text: str) -> list[str]:
     """Names, places, organisations and other nouns of the text, in order (jieba part-of-speech tags)."""
-    return [pair.word for pair in _pos_tokenizer().lcut(text)
-            if pair.flag[:1] in ("n", "m") and pair.word not in STOP_WORDS and _WORDLIKE.search(pair.word)]
+    return [word for word, flag in tagged_words(text)
+            if flag[:1] in ("n", "m") and word not in STOP_WORDS and _WORDLIKE.search(word)]

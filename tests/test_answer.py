@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_named_questions_get_a_short_cited_answer(engine, question, fact, title)
     assert not answer.abstained and fact in strip_markers(answer.text)
     assert len(strip_markers(answer.text)) <= 200
     assert answer.citations[0].title == title and fact in answer.citations[0].quote
-    assert answer.text.endswith("[1]")
+    assert answer.text.endswith(f"[{len(answer.citations)}]")
 
 
 def test_out_of_corpus_question_abstains(engine):
@@ -63,15 +64,40 @@ def test_most_seed_questions_are_answered_correctly(engine):
 def test_abstention_on_both_sides_of_the_threshold(engine):
     assert all(engine.ask(q["question"]).abstained for q in UNANSWERABLE)
     answered = [not engine.ask(q["question"]).abstained for q in ANSWERABLE]
-    assert sum(answered) / len(answered) >= 0.9
-    strict = engine.min_evidence
+    assert all(answered)
+    shipped = engine.scorer
     try:
-        engine.min_evidence = 1.01  # nothing is evidence enough
+        engine.scorer = replace(shipped, abstain_below=1.01)  # nothing is evidence enough
         assert engine.ask("大会设置了哪些实物交互体验展示区？").abstained
-        engine.min_evidence = 0.0  # anything is
+        engine.scorer = replace(shipped, abstain_below=0.0)  # anything is
         assert not engine.ask("2022年北京冬奥会的吉祥物叫什么？").abstained
     finally:
-        engine.min_evidence = strict
+        engine.scorer = shipped
+
+
+# Paraphrases the scorer gets right. Still refused or answered with another sentence, and reported
+# in docs/evaluation.md: "大会在哪一天开幕？", "那趟班列运的是什么东西？",
+# "2024中国5G+工业互联网大会的主题是什么？".
+@pytest.mark.parametrize("question, fact", [
+    ("参加开幕式的工信部领导是谁？", "张云明"),
+    ("湖北省长是谁？", "王忠林"),
+    ("开幕式上讲话的有哪些企业家？", "李彦宏"),
+])
+def test_paraphrased_questions_are_answered_with_the_right_sentence(engine, question, fact):
+    answer = engine.ask(question)
+    assert not answer.abstained and fact in strip_markers(answer.text), answer.text
+
+
+@pytest.mark.parametrize("question", ["大会的门票多少钱？", "巴黎今天天气怎么样？", "2022年北京冬奥会的吉祥物叫什么？"])
+def test_questions_the_articles_cannot_answer_are_refused(engine, question):
+    assert engine.ask(question).abstained
+
+
+def test_a_follow_up_the_articles_cannot_answer_is_refused(engine):
+    first = engine.ask("湖北前三季度经济增长多少？")
+    assert not first.abstained and "5.7%" in strip_markers(first.text)
+    follow_up = engine.ask("那武汉呢？", history=["湖北前三季度经济增长多少？"])
+    assert follow_up.abstained, follow_up.text
 
 
 def test_follow_up_is_resolved_against_the_earlier_question(engine):

@@ -102,6 +102,15 @@ def test_api_ask_returns_the_cli_json(client):
     assert "实物交互体验展示区" in answer["citations"][0]["quote"]
 
 
+def test_api_ask_takes_the_conversation_for_follow_ups(client):
+    first = client.predict("湖北前三季度经济增长多少？", [], api_name="/ask")
+    assert "5.7%" in first["answer"]
+    follow_up = client.predict("那武汉呢？", ["湖北前三季度经济增长多少？"], api_name="/ask")
+    assert follow_up["abstained"]  # the articles give no figure for Wuhan
+    resolved = client.predict("他现在担任什么职务？", ["盛阅春在大会上介绍了什么？"], api_name="/ask")
+    assert "市长" in resolved["answer"]
+
+
 def test_empty_question_is_a_readable_error_and_the_server_keeps_serving(client):
     from gradio_client.exceptions import AppError
 

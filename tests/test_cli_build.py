@@ -24,9 +24,10 @@ def test_build_is_incremental(tmp_path, corpus_copy):
     index = str(tmp_path / "index")
     first = _build_json("--corpus", str(corpus_copy), "--index", index)
     assert first["articles"] == 3 and first["embedded"] == first["chunks"] > 10
-    assert set(first) == {"articles", "chunks", "embedded", "reused", "removed", "seconds", "model"}
+    assert set(first) == {"articles", "chunks", "embedded", "reused", "sentences_embedded", "removed", "seconds", "model"}
+    assert first["sentences_embedded"] > first["chunks"]
     second = _build_json("--corpus", str(corpus_copy), "--index", index)
-    assert (second["embedded"], second["reused"]) == (0, first["chunks"])
+    assert (second["embedded"], second["reused"], second["sentences_embedded"]) == (0, first["chunks"], 0)
     shutil.copy(NEWS / "shenzhou.md", corpus_copy / "shenzhou.md")
     third = _build_json("--corpus", str(corpus_copy), "--index", index)
     assert third["articles"] == 4 and third["reused"] == first["chunks"]

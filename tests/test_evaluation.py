@@ -13,13 +13,14 @@ from qa.evaluation import first_rank, load_dataset, ndcg_single, summarise
 from .conftest import DATA, SHARED_DATA, run_qa
 
 
-def _row(rank, answer_rank, hit, chars, abstained=False, answerable=True):
+def _row(rank, answer_rank, hit, chars, abstained=False, answerable=True, removed_abstain=False):
     return {"rank": rank, "answer_rank": answer_rank, "answer_hit": hit, "chars": chars,
-            "abstained": abstained, "answerable": answerable}
+            "abstained": abstained, "answerable": answerable, "gold_removed_abstain": removed_abstain}
 
 
 def test_metrics_match_hand_computed_values():
-    rows = [_row(1, 1, True, 40), _row(3, 2, False, 60), _row(None, None, False, 20, abstained=True),
+    rows = [_row(1, 1, True, 40, removed_abstain=True), _row(3, 2, False, 60),
+            _row(None, None, False, 20, abstained=True, removed_abstain=True),
             _row(None, None, False, 18, abstained=True, answerable=False),
             _row(None, None, False, 50, answerable=False)]
     metrics = summarise(rows, [1, 5], seconds=2.0)
@@ -30,8 +31,9 @@ def test_metrics_match_hand_computed_values():
     assert metrics["answer@1"] == pytest.approx(1 / 3, abs=1e-4)
     assert metrics["answer@5"] == pytest.approx(2 / 3, abs=1e-4)
     assert metrics["answer_hit"] == pytest.approx(1 / 3, abs=1e-4)
-    assert metrics["answer_chars"] == pytest.approx((40 + 60 + 20 + 18 + 50) / 5, abs=0.1)
+    assert metrics["answer_chars"] == pytest.approx((40 + 60 + 50) / 3, abs=0.1)  # answers, not refusals
     assert metrics["false_abstain_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["gold_removed_abstain"] == pytest.approx(2 / 3, abs=1e-4)
     assert metrics["abstain_rate"] == pytest.approx(1 / 2)
     assert (metrics["n"], metrics["seconds"]) == (5, 2.0)
 
@@ -50,6 +52,39 @@ def test_squad_format(tmp_path):
     data = load_dataset(path)
     assert [a.title for a in data.articles] == ["甲", "甲"] and data.gold_is == "article_id"
     assert data.questions[0].answers == ("第一",) and data.questions[0].gold == data.articles[0].id
+
+
+def test_empty_questions_are_skipped_and_counted(tmp_path):
+    squad = {"data": [{"title": "甲", "paragraphs": [{"id": "P1", "context": "第一段。", "qas": [
+        {"id": "q1", "question": "问一？", "answers": [{"text": "第一"}]},
+        {"id": "q2", "question": "", "answers": [{"text": "第一"}]},
+        {"id": "q3", "question": "  ", "answers": [{"text": "第一"}]}]}]}]}
+    path = tmp_path / "trial.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    data = load_dataset(path)
+    assert [q.id for q in data.questions] == ["q1"] and data.skipped == ["q2: empty question", "q3: empty question"]
+    lines = tmp_path / "q.jsonl"
+    lines.write_text('{"question": "", "answers": [], "title": null}\n{"question": "好吗？", "answers": [], "title": null}\n',
+                     encoding="utf-8")
+    data = load_dataset(lines)
+    assert len(data.questions) == 1 and data.skipped == ["line 1: empty question"]
+
+
+def test_eval_searches_exactly_as_ask_does(engine):
+    from qa.evaluation import CHUNK_DEPTH
+
+    for question in ("大会设置了哪些实物交互体验展示区？", "那趟班列运的是什么东西？"):
+        _, deep = engine.search(question, k=CHUNK_DEPTH)
+        _, asked = engine.search(question, k=engine.settings.top_k)
+        assert [h.chunk.id for h in deep[: engine.settings.top_k]] == [h.chunk.id for h in asked]
+        assert [h.score for h in deep[: engine.settings.top_k]] == [h.score for h in asked]
+
+
+def test_the_answer_reads_all_k_hits(engine):
+    question = "大会设置了哪些实物交互体验展示区？"
+    query, hits = engine.search(question, k=10)
+    ranked, _, _ = engine.rank(query, hits)
+    assert {c.hit.position for c in ranked} == {h.position for h in hits}  # not only the first five
 
 
 def test_question_jsonl_format_and_errors(tmp_path):
@@ -79,6 +114,8 @@ def cmrc_slice(tmp_path_factory):
     source = SHARED_DATA / "cmrc2018" / "dev.json"
     assert source.is_file(), f"CMRC 2018 dev is expected at {source} (the shared data folder)"
     data = json.loads(source.read_text(encoding="utf-8"))
+    # CMRC 2018's trial set has rows with an empty question: one is added here.
+    data["data"][0]["paragraphs"][0]["qas"].append({"id": "EMPTY", "question": "", "answers": [{"text": "x"}]})
     path = tmp_path_factory.mktemp("cmrc") / "cmrc_slice.json"
     path.write_text(json.dumps({"version": "v1.0", "data": data["data"][:25]}, ensure_ascii=False), encoding="utf-8")
     return path
@@ -96,6 +133,8 @@ def test_cmrc_slice_real_run_is_cached(tmp_path, cmrc_slice):
     misses = [json.loads(line) for line in (tmp_path / "out" / "misses.jsonl").read_text().splitlines()]
     assert all({"question", "answers", "rank", "answer", "mode"} <= set(m) for m in misses)
     assert "embedding passages" in first.stderr
+    assert "skipped EMPTY: empty question" in first.stderr and "1 questions skipped" in first.stderr
+    assert 0 <= hybrid["gold_removed_abstain"] <= 1
     second = run_qa("eval", str(cmrc_slice), "--mode", "bm25", "--limit", "10", env=env, check=True)
     assert "embedding passages" not in second.stderr and "10 questions" in second.stdout
 

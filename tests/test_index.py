@@ -52,14 +52,31 @@ def test_save_load_round_trip_with_real_e5(tmp_path, seed_articles, e5):
     assert "实物交互体验展示区" in index.chunks[lexical[0][0]].text
 
 
+def test_sentence_vectors_are_built_once_and_match_the_embedder(tmp_path, seed_articles, e5):
+    index_dir = tmp_path / "index"
+    report = _build(seed_articles, index_dir, e5)
+    index = load_index(index_dir)
+    assert report.sentences_embedded == len(index.sentences) == index.sentence_vectors.shape[0]
+    texts = {a.id: a.text for a in seed_articles}
+    for sentence in index.sentences:
+        assert texts[sentence.article_id][sentence.start:sentence.end] == sentence.text
+    for chunk in index.chunks:  # a chunk is made of whole sentences, in order
+        rows = index.sentence_rows(chunk)
+        assert rows and index.sentences[rows[0]].start == chunk.start and index.sentences[rows[-1]].end == chunk.end
+        assert all(index.sentences[a].end <= index.sentences[b].start for a, b in zip(rows, rows[1:]))
+    row = next(r for r, s in enumerate(index.sentences) if "俄罗斯" in s.text)
+    fresh = e5.encode_passages([index.sentences[row].text])[0]
+    assert float(fresh @ index.sentence_vectors[row]) > 0.999  # the stored vector is the sentence's own
+
+
 def test_incremental_rebuild(tmp_path, seed_articles):
     directory = tmp_path / "index"
     first = _build(seed_articles, directory)
     again = _build(seed_articles, directory)
-    assert (again.embedded, again.reused, again.removed) == (0, first.chunks, 0)
+    assert (again.embedded, again.reused, again.removed, again.sentences_embedded) == (0, first.chunks, 0, 0)
     extra = Article(id="new1", title="新增文章", text="今天新开了一家图书馆。馆内藏书十万册。")
     added = _build([*seed_articles, extra], directory)
-    assert added.embedded == 1 and added.reused == first.chunks
+    assert added.embedded == 1 and added.reused == first.chunks and added.sentences_embedded == 2
     removed = _build(seed_articles[:2], directory)
     assert removed.removed == 2 and removed.embedded == 0
     assert {c.article_id for c in load_index(directory).chunks} == {a.id for a in seed_articles[:2]}

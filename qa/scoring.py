@@ -24,7 +24,7 @@ from .chunking import Sentence
 from .errors import ModelLoadError
 from .index import Index
 from .retrieval import Hit
-from .text import normalise
+from .text import normalise, tagged_words
 
 SCORER_PATH = Path(__file__).resolve().parent / "models" / "scorer.json"
 
@@ -46,7 +46,8 @@ _WORD_CHAR = re.compile(r"[\w\u4e00-\u9fff]")
 FEATURES = (
     "sentence_sim", "sentence_sim_gap", "sentence_sim_rank", "passage_sim", "passage_sim_gap", "inverse_rank",
     "lexical_share", "coverage", "coverage_gap", "previous_coverage", "next_coverage", "context_coverage",
-    "passage_coverage", "title_coverage", "missing_top_weight", "missing_near", "bigram_recall", "top_term", "cue", "asks_cue",
+    "passage_coverage", "title_coverage", "missing_top_weight", "missing_near", "missing_constraints",
+    "bigram_recall", "top_term", "cue", "asks_cue",
     "novelty", "log_length", "first_sentence", "question_terms",
 )
 
@@ -102,6 +103,19 @@ def _bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])}
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NAME_TAGS = ("nr", "nrt", "ns", "nt", "nz")
+_NOT_NAMES = frozenset({"东西", "中方", "国内", "国外", "当地", "全国"})
+
+
+def constraint_terms(question: str) -> set[str]:
+    """What the question pins down: the names (people, places, organisations) and numbers it
+    states. An answer about another place, year or count does not answer it."""
+    names = {folded(word) for word, tag in tagged_words(question)
+             if tag in _NAME_TAGS and len(word) >= 2 and word not in _NOT_NAMES}
+    return names | set(_NUMBER.findall(folded(question)))
+
+
 def _neighbour_coverage(index: Index, row: int, step: int, weights: dict[str, float]) -> float:
     """Coverage of the sentence before (step -1) or after (+1) in the same article; 0 at its ends."""
     other = row + step
@@ -135,6 +149,7 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
     cue = question_cue(question)
     question_bigrams = _bigrams(question)
     question_chars = set(folded(question))
+    constraints = constraint_terms(question)
     top_term = max(weights, key=weights.get) if weights else None
     covered = np.array([coverage(weights, c.text) for c in candidates])
     table = np.zeros((len(candidates), len(FEATURES)), np.float32)
@@ -153,6 +168,7 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
             coverage(weights, context), coverage(weights, passage), coverage(weights, chunk.title),
             max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight,
             max((w for t, w in weights.items() if t not in folded(context)), default=0.0) / top_weight,
+            sum(1 for t in constraints if t not in folded(chunk.title + "\n" + context)) / max(1, len(constraints)),
             len(question_bigrams & _bigrams(c.text)) / max(1, len(question_bigrams)),
             1.0 if top_term and top_term in text else 0.0,
             1.0 if cue and cue.search(c.text) else 0.0, 1.0 if cue else 0.0,
@@ -165,7 +181,7 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
 QUESTION_FEATURES = (
     "best", "second", "total", "best_sentence_sim", "best_passage_sim", "best_coverage",
     "best_passage_coverage", "least_missing_top_weight", "best_title_coverage", "best_missing_near",
-    "best_cue",
+    "best_cue", "best_missing_constraints",
 )
 
 
@@ -176,12 +192,13 @@ def question_features(table: np.ndarray, probs: np.ndarray) -> np.ndarray:
     order = np.argsort(-probs, kind="stable")
     column = {name: table[:, FEATURES.index(name)] for name in
               ("sentence_sim", "passage_sim", "coverage", "passage_coverage", "missing_top_weight", "title_coverage",
-               "missing_near", "cue", "asks_cue")}
+               "missing_near", "cue", "asks_cue", "missing_constraints")}
     return np.array([
         probs[order[0]], probs[order[1]] if len(probs) > 1 else 0.0, probs.sum(),
         column["sentence_sim"].max(), column["passage_sim"].max(), column["coverage"].max(),
         column["passage_coverage"].max(), column["missing_top_weight"].min(), column["title_coverage"][order[0]],
         column["missing_near"][order[0]], column["cue"][order[0]] - column["asks_cue"][order[0]],
+        column["missing_constraints"][order[0]],
     ])
 
 

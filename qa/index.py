@@ -133,24 +133,23 @@ def make_bm25(chunks: list[Chunk]):
     return bm25
 
 
-def _read_chunks(path: Path) -> tuple[list[Chunk], list[str]]:
-    chunks, hashes = [], []
+def _read_records(path: Path, kind: type) -> tuple[list, list[str]]:
+    """The records of a chunks.jsonl or sentences.jsonl file, and their content hashes."""
+    records, hashes = [], []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
             hashes.append(record.pop("hash"))
-            chunks.append(Chunk(**record))
-    return chunks, hashes
+            records.append(kind(**record))
+    return records, hashes
+
+
+def _read_chunks(path: Path) -> tuple[list[Chunk], list[str]]:
+    return _read_records(path, Chunk)
 
 
 def _read_sentences(path: Path) -> tuple[list[Sentence], list[str]]:
-    sentences, hashes = [], []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            hashes.append(record.pop("hash"))
-            sentences.append(Sentence(**record))
-    return sentences, hashes
+    return _read_records(path, Sentence)
 
 
 def resolve_index_dir(directory: Path) -> Path | None:

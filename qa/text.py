@@ -39,9 +39,27 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _t2s_keys() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The characters t2s changes, and its phrase keys: text with none of them converts to itself."""
+    from importlib.resources import files
+
+    def entries(name: str) -> list[tuple[str, str]]:
+        text = (files("opencc") / "dictionary" / name).read_text(encoding="utf-8")
+        return [(key, value.split(" ")[0]) for key, _, value in (line.partition("\t") for line in text.splitlines())]
+
+    changed = frozenset(key for key, value in entries("TSCharacters.txt") if key != value)
+    return changed, tuple(key for key, _ in entries("TSPhrases.txt"))
+
+
 def normalise(text: str) -> str:
     """Fold width variants (ＡＢＣ１２３ → abc123), Traditional → Simplified, lower case."""
-    return _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
+    text = unicodedata.normalize("NFKC", text)
+    changed, phrases = _t2s_keys()
+    # OpenCC is slow: run it only where it can change something.
+    if not changed.isdisjoint(text) or any(phrase in text for phrase in phrases):
+        text = _t2s().convert(text)
+    return text.lower()
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:

@@ -28,7 +28,7 @@ from .text import normalise, tagged_words
 
 SCORER_PATH = Path(__file__).resolve().parent / "models" / "scorer.json"
 
-_POSTS = "书记|省长|市长|部长|局长|厅长|主任|院士|院长|董事长|总经理|首席执行官|教授|记者|主席|总统|总理|代表|专家|委员|经理|校长|主任|队长|教练|导演|作家"
+_POSTS = "书记|省长|市长|部长|局长|厅长|主任|院士|院长|董事长|总经理|首席执行官|教授|记者|主席|总统|总理|代表|专家|委员|经理|校长|队长|教练|导演|作家"
 _PERSON = rf"[\u4e00-\u9fff]{{1,8}}(?:{_POSTS})|(?:{_POSTS})[、，]?[\u4e00-\u9fff]{{2,3}}"
 # Question word → what an answering sentence contains.
 _CUES = [
@@ -60,7 +60,6 @@ class Candidate:
     sentence: Sentence
     row: int  # the sentence's row in the index
     score: float = 0.0
-    coverage: float = 0.0
 
     @property
     def start(self) -> int:
@@ -157,7 +156,7 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
         chunk = c.hit.chunk
         local = c.start - chunk.start
         context = chunk.text[max(0, local - 60): min(len(chunk.text), c.end - chunk.start + 30)]
-        text = folded(c.text)
+        text, near, title = folded(c.text), folded(context), folded(chunk.title)
         passage = folded(chunk.title + chunk.text)
         table[i] = (
             sentence_sim[i], sentence_sim[i] - sentence_sim.max(), math.log(1 + sim_rank[i]),
@@ -167,15 +166,15 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
             _neighbour_coverage(index, c.row, -1, weights), _neighbour_coverage(index, c.row, 1, weights),
             coverage(weights, context), coverage(weights, passage), coverage(weights, chunk.title),
             max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight,
-            max((w for t, w in weights.items() if t not in folded(context)), default=0.0) / top_weight,
-            sum(1 for t in constraints if t not in folded(chunk.title + "\n" + context)) / max(1, len(constraints)),
+            max((w for t, w in weights.items() if t not in near), default=0.0) / top_weight,
+            sum(1 for t in constraints if t not in near and t not in title) / max(1, len(constraints)),
             len(question_bigrams & _bigrams(c.text)) / max(1, len(question_bigrams)),
             1.0 if top_term and top_term in text else 0.0,
             1.0 if cue and cue.search(c.text) else 0.0, 1.0 if cue else 0.0,
             sum(1 for ch in text if ch not in question_chars) / max(1, len(text)),
             math.log(1 + len(c.text)), 1.0 if c.start == 0 else 0.0, math.log(1 + len(weights)),
         )
-    return [Candidate(c.hit, c.sentence, c.row, 0.0, float(covered[i])) for i, c in enumerate(candidates)], table
+    return candidates, table
 
 
 QUESTION_FEATURES = (

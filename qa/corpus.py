@@ -1,8 +1,9 @@
-"""Reading news articles from folders of .md/.txt/.jsonl files into `Article`s.
+"""Reading news articles from folders of .md/.txt/.jsonl/.pdf/.html/.docx files into `Article`s.
 
 Seed-style files: an article starts at a Markdown heading; the first short lines under it
 may be a source/date line ("中国网 11月19日 讯（记者 王瑞芳）"), kept as metadata. Paragraphs
-broken in mid-sentence (PDF-style) are joined again.
+broken in mid-sentence (PDF-style) are joined again. A file is read as what its content is,
+not what its name says; PDF, HTML and Word files go through the readers of `qa.formats`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CorpusError
+from .formats import READERS, TEXT_KINDS, decode_text, detect_kind
 
-TEXT_SUFFIXES = (".md", ".markdown", ".txt")
-ARTICLE_SUFFIXES = TEXT_SUFFIXES + (".jsonl",)
+TEXT_SUFFIXES = TEXT_KINDS
+ARTICLE_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + tuple(READERS)
 # A paragraph ending in one of these (optionally followed by closing quotes) ends for real.
 _TERMINAL = "。！？!?；;…"
 _CLOSERS = "”’\"'」』）)】》"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}")
+# Web pages' date lines: "2024-11-02 09:30:00 来源：新华网", "来源：四川日报 2024-07-28"; the time is dropped.
+_WEB_DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
+_CLOCK = r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
 # Source lines: "中国网 11月19日 讯（记者 王瑞芳）", "中国新报讯（罗志雄）", "新华社北京11月19日电", "来源：人民网"
 _SOURCE_LINE = re.compile(
-    r"^(?:来源[:：]\s*(?P<src1>\S+)"
+    rf"^(?:(?:(?P<date1>{_WEB_DATE}){_CLOCK}\s*)?来源[:：]\s*(?P<src1>[^\s|｜]+)(?:\s*(?P<date3>{_WEB_DATE}){_CLOCK})?"
     r"|(?P<src2>[^\s\d，。,（(：:]{2,16})\s*(?P<date>(?:\d{4}年)?\d{1,2}月\d{1,2}日)?\s*(?:讯|电)"
     r"\s*(?:[（(][^）)]*[）)])?)\s*$"
 )
@@ -59,24 +64,6 @@ def article_id(path: str, title: str, ordinal: int = 0) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Decode UTF-8 (with or without BOM), else GB18030/GBK; raise CorpusError for binary or empty."""
-    if not data.strip():
-        raise CorpusError(f"{name}: the file is empty")
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{name}: looks binary (NUL bytes), not a text file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-        if controls > max(2, len(text) // 100):
-            raise CorpusError(f"{name}: looks binary (control characters), not a text file")
-        return text.replace("\r\n", "\n").replace("\r", "\n")
-    raise CorpusError(f"{name}: not UTF-8 or GB18030/GBK text; re-save it as UTF-8")
-
-
 def parse_source_line(line: str) -> tuple[str, str] | None:
     """("中国网", "11月19日") for a news source/date line, None for body text."""
     line = re.sub(r"\s+", " ", line.strip())
@@ -88,7 +75,8 @@ def parse_source_line(line: str) -> tuple[str, str] | None:
     source = match.group("src1") or match.group("src2") or ""
     if "社" in source[2:]:  # "新华社北京" names the agency, then the place
         source = source[: source.index("社", 2) + 1]
-    return source, match.group("date") or ""
+    date = match.group("date") or match.group("date1") or match.group("date3") or ""
+    return source, date
 
 
 def _ends_paragraph(paragraph: str) -> bool:
@@ -212,6 +200,33 @@ def article_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
+def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict: bool = False) -> list[Article]:
+    """The articles in one file's bytes, read as what the content is (`suffix` is what its name says).
+
+    `label` names the file in ids and messages. A file that cannot be read adds its message to
+    `report.skipped` and gives no article, or raises CorpusError under `strict`.
+    """
+    try:
+        kind = detect_kind(data, label, suffix)
+        if kind in READERS:
+            document = READERS[kind](data, label)
+            article = make_article(label, document.title, document.body, source=document.source,
+                                   date=document.date, url=document.url)
+            found = [article] if article else []
+        elif kind == ".jsonl":
+            return parse_jsonl(decode_text(data, label), label, report, strict)
+        else:
+            found = parse_markdown(decode_text(data, label), label)
+        if not found:
+            raise CorpusError(f"{label}: no article text found: add the article's text, or remove the file")
+    except CorpusError as error:
+        if strict:
+            raise
+        report.skipped.append(str(error))
+        return []
+    return found
+
+
 def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) -> LoadReport:
     """Read every article under the given folders/files; bad files are skipped and reported."""
     report = LoadReport()
@@ -221,20 +236,12 @@ def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) ->
             name = file.relative_to(root).as_posix() if root.is_dir() else file.name
             label = f"{root.name}/{name}" if root.is_dir() else name
             try:
-                text = decode_text(file.read_bytes(), str(file))
-            except (CorpusError, OSError) as error:
+                data = file.read_bytes()
+            except OSError as error:
+                message = f"{file}: cannot be read ({error.strerror}): check its permissions"
                 if strict:
-                    raise CorpusError(str(error)) from error
-                report.skipped.append(str(error))
+                    raise CorpusError(message) from error
+                report.skipped.append(message)
                 continue
-            if file.suffix.lower() == ".jsonl":
-                report.articles.extend(parse_jsonl(text, label, report, strict))
-            else:
-                found = parse_markdown(text, label)
-                if not found:
-                    message = f"{file}: no article text found"
-                    if strict:
-                        raise CorpusError(message)
-                    report.skipped.append(message)
-                report.articles.extend(found)
+            report.articles.extend(parse_file(data, file.suffix, label, report, strict))
     return report

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from collections.abc import Callable
+
 from .config import DEFAULT_MODEL, Settings
 from .corpus import article_files, load_articles
-from .embedding import make_embedder
+from .embedding import Embedder, make_embedder
 from .errors import CorpusError
-from .index import BuildReport, build_index, read_manifest
+from .index import BuildReport, Progress, build_index, read_manifest
+from .locking import index_lock
 
 
 def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
@@ -34,17 +37,29 @@ def index_is_current(settings: Settings) -> bool:
             and manifest.get("corpus_fingerprint") == corpus_fingerprint(settings.corpus))
 
 
-def build(settings: Settings, strict: bool = False, progress: bool = True) -> BuildReport:
-    """Read the articles under settings.corpus and (re)build the index at settings.index_dir."""
+def build(settings: Settings, strict: bool = False, progress: bool = True, wait: bool = True,
+          on_wait: Callable[[str], None] | None = None, embedder: Embedder | None = None,
+          on_progress: Progress | None = None, what: str = "qa build") -> BuildReport:
+    """Read the articles under settings.corpus and (re)build the index at settings.index_dir,
+    holding the index's writer lock (waiting for another build, or BuildRunningError without `wait`).
+    `embedder` saves loading the model again when the caller has it (the chat does)."""
+    with index_lock(settings.index_dir, what=what, wait=wait, on_wait=on_wait):
+        return _build_locked(settings, strict, progress, embedder, on_progress)
+
+
+def _build_locked(settings: Settings, strict: bool, progress: bool, embedder: Embedder | None,
+                  on_progress: Progress | None) -> BuildReport:
     loaded = load_articles(settings.corpus, strict=strict)
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
-        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl files (see README, `qa build`)")
+        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl/.pdf/.html/.docx files (see README, `qa build`)")
     previous = read_manifest(settings.index_dir) or {}
     model = settings.model or previous.get("model") or DEFAULT_MODEL  # keep the index's model unless told
+    if embedder is None or embedder.name != model:
+        embedder = make_embedder(model)
     report = build_index(
-        loaded.articles, settings.index_dir, make_embedder(model), settings.chunk_size,
-        settings.chunk_overlap, progress=progress,
+        loaded.articles, settings.index_dir, embedder, settings.chunk_size,
+        settings.chunk_overlap, progress=progress, on_progress=on_progress,
         extra_manifest={"corpus": [str(p) for p in settings.corpus],
                         "corpus_fingerprint": corpus_fingerprint(settings.corpus)})
     report.skipped = loaded.skipped

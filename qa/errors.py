@@ -27,3 +27,15 @@ class QuestionError(QAError):
 
 class DatasetError(QAError):
     """An evaluation dataset could not be read."""
+
+
+class BuildRunningError(QAError):
+    """Another build holds the index's writer lock."""
+
+
+class UploadError(QAError):
+    """A file given to the knowledge base was refused (too large, wrong content, unparsable)."""
+
+
+class PermissionRefusedError(QAError):
+    """An action that changes the knowledge base was refused by the server's settings."""

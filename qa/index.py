@@ -1,7 +1,8 @@
 """The persisted index under `embeddings/`: chunks, their vectors, a FAISS index and BM25.
 
-Layout: manifest.json, chunks.jsonl, vectors.npy, faiss.index, bm25/, and the sentence-level
-evidence the answer step scores by meaning: sentences.jsonl and sentence_vectors.npy. A build writes a
+Layout: manifest.json, articles.jsonl (what the knowledge-base view lists), chunks.jsonl,
+vectors.npy, faiss.index, bm25/, and the sentence-level evidence the answer step scores by
+meaning: sentences.jsonl and sentence_vectors.npy. A build writes a
 sibling `<dir>.new`, then swaps it in with two renames; a build killed at any moment leaves
 the previous index (at `<dir>`, or at `<dir>.old` between the renames) loadable.
 """
@@ -12,6 +13,7 @@ import bisect
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +56,19 @@ class BuildReport:
                 f"embedded, {self.seconds:.1f} s, model {self.model}")
 
 
+@dataclass(frozen=True)
+class IndexedArticle:
+    """An article as the index lists it: where it came from and how many chunks it gave."""
+
+    id: str
+    title: str
+    source: str
+    date: str
+    url: str
+    path: str
+    chunks: int
+
+
 @dataclass
 class Index:
     """A loaded index: chunks aligned with their vectors, the FAISS index and the BM25 index,
@@ -67,13 +82,17 @@ class Index:
     bm25: object  # bm25s.BM25
     sentences: list[Sentence] = field(default_factory=list)
     sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    articles: list[IndexedArticle] = field(default_factory=list)
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _chunks_by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for row, sentence in enumerate(self.sentences):
             self._by_article.setdefault(sentence.article_id, []).append(row)
         for rows in self._by_article.values():
             rows.sort(key=lambda r: self.sentences[r].start)
+        for row, chunk in enumerate(self.chunks):
+            self._chunks_by_article.setdefault(chunk.article_id, []).append(row)
 
     def sentence_rows(self, chunk: Chunk) -> list[int]:
         """Rows (into `sentences`, `sentence_vectors`) of the sentences inside the chunk, in order."""
@@ -92,7 +111,8 @@ class Index:
 
     def passage_containing(self, article_id: str, start: int, end: int) -> Chunk | None:
         """The chunk of the article that contains the span [start, end), if one does."""
-        inside = [c for c in self.chunks if c.article_id == article_id and c.start <= start and end <= c.end]
+        inside = [c for c in (self.chunks[r] for r in self._chunks_by_article.get(article_id, []))
+                  if c.start <= start and end <= c.end]
         return min(inside, key=lambda c: c.end - c.start, default=None)
 
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
@@ -152,6 +172,14 @@ def _read_sentences(path: Path) -> tuple[list[Sentence], list[str]]:
     return _read_records(path, Sentence)
 
 
+def _read_articles(path: Path) -> list[IndexedArticle]:
+    """The article list (an index written before it existed has none: an empty list)."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        return [IndexedArticle(**json.loads(line)) for line in lines]
+
+
 def resolve_index_dir(directory: Path) -> Path | None:
     """The folder holding the usable index: `directory`, or `<dir>.old` if a swap was cut short."""
     for candidate in (directory, directory.with_name(directory.name + ".old")):
@@ -198,7 +226,7 @@ def load_index(directory: Path, model: str | None = None) -> Index:
     vectors = np.load(found / "vectors.npy")
     bm25 = bm25s.BM25.load(str(found / "bm25"), load_corpus=False, show_progress=False)
     return Index(found, manifest, chunks, vectors, faiss.read_index(str(found / "faiss.index")), bm25,
-                 sentences, np.load(found / "sentence_vectors.npy"))
+                 sentences, np.load(found / "sentence_vectors.npy"), _read_articles(found / "articles.jsonl"))
 
 
 def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -221,8 +249,11 @@ def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray
     return cache, article_ids
 
 
+Progress = Callable[[str, int, int], None]  # (what, done, total): the page's progress bar
+
+
 def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: bool,
-                   what: str = "passages") -> dict[str, np.ndarray]:
+                   what: str = "passages", on_progress: Progress | None = None) -> dict[str, np.ndarray]:
     from tqdm import tqdm
 
     hashes = list(texts_by_hash)
@@ -233,6 +264,8 @@ def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: 
             for key, vector in zip(batch, embedder.encode_passages([texts_by_hash[h] for h in batch])):
                 vectors[key] = vector
             bar.update(len(batch))
+            if on_progress:
+                on_progress(what, min(at + EMBED_BATCH, len(hashes)), len(hashes))
     return vectors
 
 
@@ -246,11 +279,21 @@ def _stacked(lookup: dict[str, np.ndarray], hashes: list[str], dim: int) -> np.n
     return np.stack([lookup[h] for h in hashes]).astype(np.float32) if hashes else np.zeros((0, dim), np.float32)
 
 
-def _write(directory: Path, manifest: dict, chunks: list[Chunk], sentences: list[Sentence],
+def _listed(articles: list[Article], chunks: list[Chunk]) -> list[IndexedArticle]:
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
+    return [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, counts.get(a.id, 0)) for a in articles]
+
+
+def _write(directory: Path, manifest: dict, articles: list[Article], chunks: list[Chunk], sentences: list[Sentence],
            lookup: dict[str, np.ndarray], dim: int) -> None:
     import faiss
 
     directory.mkdir(parents=True)
+    with (directory / "articles.jsonl").open("w", encoding="utf-8") as out:
+        for listed in _listed(articles, chunks):
+            out.write(json.dumps(asdict(listed), ensure_ascii=False) + "\n")
     hashes = [c.content_hash for c in chunks]
     vectors = _stacked(lookup, hashes, dim)
     _write_records(directory / "chunks.jsonl", chunks, hashes)
@@ -278,7 +321,8 @@ def _swap_in(new: Path, directory: Path) -> None:
 
 
 def build_index(articles: list[Article], directory: Path, embedder: Embedder, chunk_size: int,
-                chunk_overlap: int, progress: bool = True, extra_manifest: dict | None = None) -> BuildReport:
+                chunk_overlap: int, progress: bool = True, extra_manifest: dict | None = None,
+                on_progress: Progress | None = None) -> BuildReport:
     """Chunk, embed (reusing cached vectors) and write the index; swap it in only when complete."""
     started = time.perf_counter()
     directory = Path(directory)
@@ -287,9 +331,9 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     hashes = [c.content_hash for c in chunks]
     cached, previous_articles = _previous_vectors(directory, embedder.name)
     missing = {h: c.embed_text for h, c in zip(hashes, chunks) if h not in cached}
-    fresh = _embed_missing(embedder, missing, progress)
+    fresh = _embed_missing(embedder, missing, progress, on_progress=on_progress)
     missing_sentences = {s.content_hash: s.text for s in sentences if s.content_hash not in cached}
-    fresh_sentences = _embed_missing(embedder, missing_sentences, progress, "sentences")
+    fresh_sentences = _embed_missing(embedder, missing_sentences, progress, "sentences", on_progress)
     lookup = {**cached, **fresh, **fresh_sentences}
     dim = int(next(iter(lookup.values())).shape[0]) if lookup else embedder.dim
     report = BuildReport(
@@ -308,7 +352,7 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     directory.parent.mkdir(parents=True, exist_ok=True)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["seconds"] = report.seconds
-    _write(new, manifest, chunks, sentences, lookup, dim)
+    _write(new, manifest, articles, chunks, sentences, lookup, dim)
     _swap_in(new, directory)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

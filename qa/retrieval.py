@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+
 import numpy as np
 
 from .chunking import Chunk
@@ -37,13 +39,15 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
 
 
 class Retriever:
-    """Lexical, dense or hybrid search over one loaded index with its embedder."""
+    """Lexical, dense or hybrid search over one loaded index with its embedder; safe to share
+    between threads (the query cache is guarded, the rest is read-only)."""
 
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
         self._cache_size = QUERY_CACHE
+        self._cache_lock = threading.Lock()
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding, cached for the recent queries."""
@@ -55,14 +59,16 @@ class Retriever:
 
     def forget(self) -> None:
         """Drop the cached query embeddings (benchmarks time the embedding too)."""
-        self._vectors.clear()
+        with self._cache_lock:
+            self._vectors.clear()
 
     def remember(self, vectors: dict[str, np.ndarray]) -> None:
         """Cache query embeddings computed elsewhere (in a batch, for an evaluation)."""
-        self._vectors.update(vectors)
-        self._cache_size = max(self._cache_size, len(vectors))
-        while len(self._vectors) > self._cache_size:
-            self._vectors.pop(next(iter(self._vectors)))
+        with self._cache_lock:
+            self._vectors.update(vectors)
+            self._cache_size = max(self._cache_size, len(vectors))
+            while len(self._vectors) > self._cache_size:
+                self._vectors.pop(next(iter(self._vectors)))
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The k best chunks for the query, best first."""

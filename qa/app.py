@@ -1,4 +1,5 @@
-"""The web chat (Gradio): a conversation with streamed, cited answers and a sources panel.
+"""The web chat (Gradio): a conversation with streamed, cited answers and a sources panel, the
+资料库 tab, and the OpenAI-compatible API, served together by one uvicorn server.
 
 Everything from articles and questions is HTML-escaped before it reaches the page, so an
 article containing <script> or <img onerror=…> is shown as text and never runs.
@@ -7,17 +8,21 @@ article containing <script> or <img onerror=…> is shown as text and never runs
 from __future__ import annotations
 
 import html
-import logging
 import os
-import re
 
 from .answer import MARKER, Answer
 from .engine import Engine
-from .errors import QAError
+from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
+from .library_view import library_view
+from .live import LiveEngine
+from .openai_api import openai_router
+from .page import as_text, readable_error
 
 TITLE = "新闻问答"
+# Events answered at once (questions, and the /ask API); the 资料库's uploads and deletions run one at
+# a time in their own queue, so a rebuild never holds a question up.
+CONCURRENCY = int(os.environ.get("QA_CONCURRENCY", "16"))
 SUBTITLE = "基于新闻资料回答问题，每句话都注明出处。"
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}#+!|~>-])")
 CSS = """
 .sources { display: flex; flex-direction: column; gap: 10px; }
 .source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
@@ -28,11 +33,6 @@ CSS = """
 .source-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
 .empty-sources, .notice { color: var(--body-text-color-subdued); }
 """
-
-
-def as_text(text: str) -> str:
-    """Text made safe to show as Markdown/HTML: tags escaped, Markdown syntax neutralised."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def answer_markdown(text: str) -> str:
@@ -72,12 +72,13 @@ def example_questions(engine: Engine, limit: int = 4) -> list[str]:
     return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
 
 
-def make_app(engine: Engine):
-    """The Gradio Blocks app over an engine; builds nothing, loads nothing."""
+def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
+    """The Gradio Blocks app: the chat and the 资料库 tab, over a live engine; builds nothing, loads nothing."""
     import gradio as gr
 
     def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int):
         """Stream the answer into the chat; the sources panel follows when it is complete."""
+        engine = live.current()  # this question finishes on this index, even if a rebuild lands meanwhile
         history = history + [{"role": "user", "content": as_text(message or "")}]
         try:
             for text, final in engine.stream(message, questions, mode, int(k)):
@@ -87,35 +88,39 @@ def make_app(engine: Engine):
                 else:
                     yield shown, sources_html(final, engine), "", questions + [message.strip()]
         except Exception as error:  # the page shows a message; the server keeps serving
-            raise _readable(error) from error
+            raise readable_error(error) from error
 
     def ask(question: str, history: list[str] | None = None) -> dict:
         """Answer a question (a follow-up of the earlier questions in `history`, oldest first);
         the same JSON object as `qa ask --json`."""
         try:
-            return engine.ask(question, list(history or [])).to_json()
+            return live.current().ask(question, list(history or [])).to_json()
         except Exception as error:
-            raise _readable(error) from error
+            raise readable_error(error) from error
 
+    engine = live.current()
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
-                                     buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
-                with gr.Row():
-                    box = gr.Textbox(placeholder="例如：中欧班列这次装载的货物要运往哪个国家？", show_label=False,
-                                     scale=5, elem_id="question", autofocus=True, max_lines=4)
-                    send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
-                with gr.Row():
-                    clear = gr.Button("清空对话", elem_id="clear", size="sm")
-                gr.Examples(example_questions(engine), inputs=box, label="示例问题")
-                with gr.Accordion("检索设置", open=False):
-                    mode = gr.Radio(["hybrid", "bm25", "dense"], value=engine.settings.mode, label="检索方式")
-                    k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
-            with gr.Column(scale=2):
-                gr.Markdown("### 来源")
-                sources = gr.HTML(sources_html(None, engine), elem_id="sources")
+        with gr.Tab("对话", elem_id="tab-chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
+                                         buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="例如：中欧班列这次装载的货物要运往哪个国家？", show_label=False,
+                                         scale=5, elem_id="question", autofocus=True, max_lines=4)
+                        send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                    with gr.Row():
+                        clear = gr.Button("清空对话", elem_id="clear", size="sm")
+                    gr.Examples(example_questions(engine), inputs=box, label="示例问题")
+                    with gr.Accordion("检索设置", open=False):
+                        mode = gr.Radio(["hybrid", "bm25", "dense"], value=engine.settings.mode, label="检索方式")
+                        k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
+                with gr.Column(scale=2):
+                    gr.Markdown("### 来源")
+                    sources = gr.HTML(sources_html(None, engine), elem_id="sources")
+        with gr.Tab("资料库", elem_id="tab-library") as library_tab:
+            library_view(knowledge_base, library_tab)
         questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chatbot, questions, mode, k], [chatbot, sources, box, questions],
@@ -127,26 +132,28 @@ def make_app(engine: Engine):
     return app
 
 
-def _readable(error: Exception):
-    """A gr.Error for the page: the message of a QAError, a short notice for anything else."""
-    import gradio as gr
-
-    if isinstance(error, QAError):
-        return gr.Error(str(error))
-    logging.getLogger(__name__).exception("answering failed")
-    return gr.Error(f"回答时出错（{type(error).__name__}）：{error}。请稍后重试，或换一种问法。")
+def is_loopback(host: str) -> bool:
+    """True when `host` is reachable only from this machine."""
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-def serve(engine: Engine, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-          share: bool = False, block: bool = True):
-    """Start the web chat; returns the app (with block=False, the server runs in a thread)."""
+def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: str = "127.0.0.1",
+          port: int = 7860, auth: tuple[str, str] | None = None, api_key: str | None = None) -> None:
+    """Serve the OpenAI-compatible API and, with a knowledge base, the web page on one host and port
+    (blocks until stopped)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
+    import uvicorn
+    from fastapi import FastAPI
 
-    theme = gr.themes.Soft(font=["WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC", "sans-serif"],
-                           font_mono=["monospace"])
-    app = make_app(engine)
-    app.queue(default_concurrency_limit=1)
-    app.launch(server_name=host, server_port=port, auth=auth, share=share, prevent_thread_lock=not block,
-               quiet=not block, show_error=True, theme=theme, css=CSS)
-    return app
+    api = FastAPI(title=TITLE, docs_url=None, redoc_url=None)
+    api.include_router(openai_router(live, api_key))
+    if knowledge_base is not None:
+        import gradio as gr
+
+        theme = gr.themes.Soft(font=["WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC", "sans-serif"],
+                               font_mono=["monospace"])
+        blocks = make_app(live, knowledge_base)
+        blocks.queue(default_concurrency_limit=CONCURRENCY)
+        gr.mount_gradio_app(api, blocks, path="/", auth=auth, theme=theme, css=CSS, show_error=True,
+                            max_file_size=f"{MAX_UPLOAD_MB:g}mb")
+    uvicorn.run(api, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

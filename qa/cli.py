@@ -37,7 +37,7 @@ def main() -> None:
 
 
 corpus_option = click.option("--corpus", "corpus", multiple=True, type=click.Path(),
-                             help="Folder or file of articles (.md/.txt/.jsonl); repeatable. [default: seeds]")
+                             help="Folder or file of articles (.md/.txt/.jsonl/.pdf/.html/.docx); repeatable. [default: seeds]")
 index_option = click.option("--index", "index_dir", type=click.Path(), envvar="QA_INDEX",
                             help="Index folder. [default: embeddings]")
 model_option = click.option("--model", envvar="QA_MODEL",
@@ -50,14 +50,16 @@ model_option = click.option("--model", envvar="QA_MODEL",
 @model_option
 @click.option("--chunk-size", type=click.IntRange(min=20), help="Characters per chunk at most. [default: 160]")
 @click.option("--strict", is_flag=True, help="Fail on an unreadable file instead of skipping it.")
+@click.option("--no-wait", is_flag=True, help="Fail at once if another build of this index is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @reports_errors
-def build(corpus, index_dir, model, chunk_size, strict, as_json) -> None:
-    """Read the articles and (re)build the index; unchanged chunks are not embedded again."""
+def build(corpus, index_dir, model, chunk_size, strict, no_wait, as_json) -> None:
+    """Read the articles and (re)build the index; unchanged chunks are not embedded again.
+    One build per index at a time: a second one waits for the first (or fails with --no-wait)."""
     from .build import build as build_index
 
     settings = Settings.load(corpus=corpus, index_dir=index_dir, model=model, chunk_size=chunk_size)
-    report = build_index(settings, strict=strict, progress=not as_json)
+    report = build_index(settings, strict=strict, progress=not as_json, wait=not no_wait, on_wait=_say_waiting)
     for message in report.skipped:
         click.echo(f"qa: warning: skipped {message}", err=True)
     if as_json:
@@ -66,6 +68,10 @@ def build(corpus, index_dir, model, chunk_size, strict, as_json) -> None:
         click.echo(json.dumps(fields, ensure_ascii=False))
     else:
         click.echo(report.summary())
+
+
+def _say_waiting(holder: str) -> None:
+    click.echo(f"qa: another build of this index is running ({holder}); waiting for it to finish…", err=True)
 
 
 def format_answer(answer) -> str:
@@ -115,39 +121,90 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-@main.command()
-@corpus_option
-@index_option
-@model_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it.")
-@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--auth", help="Require a login, as USER:PASSWORD.")
-@click.option("--share", is_flag=True, help="Also open a public Gradio share link (needs internet).")
-@reports_errors
-def chat(corpus, index_dir, model, host, port, auth, share) -> None:
-    """Serve the web chat; builds or updates the index first when the articles changed."""
+def _open_live(corpus, index_dir, model, build_first: bool):
+    """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
     import os
 
-    from .app import serve
     from .build import build as build_index
     from .build import index_is_current
-    from .engine import Engine
+    from .live import LiveEngine
 
-    credentials = _auth(auth)
     # One thread per numeric library: concurrent requests must not fight over the cores.
     settings = Settings.load(corpus=corpus, index_dir=index_dir, model=model,
                              threads=int(os.environ.get("QA_THREADS", "1")))
     corpus_exists = all(p.exists() for p in settings.corpus)
-    if corpus_exists and not index_is_current(settings):
+    if build_first and corpus_exists and not index_is_current(settings):
         click.echo("qa: the index is missing or older than the articles; building it first…", err=True)
-        report = build_index(settings, progress=True)
+        report = build_index(settings, progress=True, on_wait=_say_waiting)
         for message in report.skipped:
             click.echo(f"qa: warning: skipped {message}", err=True)
         click.echo(report.summary(), err=True)
-    engine = Engine.open(settings)
-    click.echo(f"新闻问答 on http://{host}:{port} — {len(engine.index.chunks)} passages from "
-               f"{engine.index.manifest['articles']} articles (Ctrl+C to stop)", err=True)
-    serve(engine, host=host, port=port, auth=credentials, share=share)
+    return LiveEngine(settings)
+
+
+server_options = [
+    click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it."),
+    click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535)),
+    click.option("--api-key", envvar="QA_API_KEY",
+                 help="Require `Authorization: Bearer KEY` on the OpenAI-compatible API (/v1)."),
+]
+
+
+def with_server_options(command):
+    for option in reversed(server_options):
+        command = option(command)
+    return command
+
+
+def _warn_if_open(host: str, api_key: str | None) -> None:
+    from .app import is_loopback
+
+    if not is_loopback(host) and not api_key:
+        click.echo(f"qa: warning: the API at {host} answers anyone who can reach it; set --api-key", err=True)
+
+
+@main.command()
+@corpus_option
+@index_option
+@model_option
+@with_server_options
+@click.option("--auth", help="Require a login for the page, as USER:PASSWORD (needed to add or delete "
+                             "articles when --host is not 127.0.0.1).")
+@reports_errors
+def chat(corpus, index_dir, model, host, port, api_key, auth) -> None:
+    """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
+    when the articles changed, and follows every later rebuild."""
+    from .app import is_loopback, serve
+    from .knowledge_base import KnowledgeBase
+
+    credentials = _auth(auth)
+    live = _open_live(corpus, index_dir, model, build_first=True)
+    editable = is_loopback(host) or credentials is not None
+    knowledge_base = KnowledgeBase(live, editable, refusal=(
+        "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
+        "请用 --auth USER:PASSWORD 启动（或只监听 127.0.0.1）。"))
+    _warn_if_open(host, api_key)
+    index = live.current().index
+    click.echo(f"新闻问答 on http://{host}:{port} — {len(index.chunks)} passages from "
+               f"{index.manifest['articles']} articles; OpenAI-compatible API at http://{host}:{port}/v1 "
+               "(Ctrl+C to stop)", err=True)
+    serve(live, knowledge_base, host=host, port=port, auth=credentials, api_key=api_key)
+
+
+@main.command("serve")
+@index_option
+@model_option
+@with_server_options
+@reports_errors
+def serve_api(index_dir, model, host, port, api_key) -> None:
+    """Serve only the OpenAI-compatible API (/v1) over an existing index, following its rebuilds."""
+    from .app import serve
+
+    live = _open_live((), index_dir, model, build_first=False)
+    _warn_if_open(host, api_key)
+    click.echo(f"新闻问答 API on http://{host}:{port}/v1 — {len(live.current().index.chunks)} passages "
+               "(Ctrl+C to stop)", err=True)
+    serve(live, None, host=host, port=port, api_key=api_key)
 
 
 def _ks(value: str) -> list[int]:

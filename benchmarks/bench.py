@@ -5,7 +5,9 @@
 Build: a full build of CMRC 2018 dev passages vs the bare embedder encoding the same chunk
 texts; an unchanged rebuild; a rebuild after one passage changed. Query: p50/p95 of retrieval
 alone and retrieval + answer vs the bare query embedding. Start-up: `qa chat` to first HTTP 200
-on an existing index. Memory: peak RSS of `qa build` and of the running chat.
+on an existing index. Concurrency: 1, 4 and 16 users asking the running chat at once through
+its /ask API (each a different question), p50/p95 per question vs one user. Memory: peak RSS of
+`qa build` and of the running chat.
 Every figure is the median of --repeat runs. Prints a table; writes JSON.
 """
 
@@ -143,8 +145,33 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+USERS = (1, 4, 16)
+QUESTIONS_PER_USER = 4
+
+
+def bench_users(url: str, questions: list[str], users: int) -> list[float]:
+    """Seconds per question while `users` clients ask at once, each its own questions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    clients = [Client(url, verbose=False) for _ in range(users)]
+
+    def run(user: int) -> list[float]:
+        seconds = []
+        for q in questions[user * QUESTIONS_PER_USER: (user + 1) * QUESTIONS_PER_USER]:
+            started = time.perf_counter()
+            clients[user].predict(q, api_name="/ask")
+            seconds.append(time.perf_counter() - started)
+        return seconds
+
+    with ThreadPoolExecutor(users) as pool:
+        return [s for per_user in pool.map(run, range(users)) for s in per_user]
+
+
 def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int) -> dict:
     starts, rss = [], []
+    latencies: dict[int, list[tuple[float, float]]] = {n: [] for n in USERS}
     for _ in range(repeat):
         port = _free_port()
         started = time.perf_counter()
@@ -165,11 +192,20 @@ def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int)
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
             for q in questions[:20]:
                 client.predict(q, api_name="/ask")
+            offset = 20
+            for users in USERS:  # new questions each time: no query-vector cache hits
+                seconds = bench_users(f"http://127.0.0.1:{port}/", questions[offset:], users)
+                offset += users * QUESTIONS_PER_USER
+                latencies[users].append((percentile(seconds, 0.5), percentile(seconds, 0.95)))
             rss.append(_peak_rss_mb(process.pid))
         finally:
             process.terminate()
             process.wait()
-    return {"cold_start_to_200_s": statistics.median(starts), "chat_peak_rss_mb": statistics.median(rss)}
+    result = {"cold_start_to_200_s": statistics.median(starts), "chat_peak_rss_mb": statistics.median(rss)}
+    for users, runs in latencies.items():
+        result[f"users_{users}_p50_ms"] = 1000 * statistics.median(p50 for p50, _ in runs)
+        result[f"users_{users}_p95_ms"] = 1000 * statistics.median(p95 for _, p95 in runs)
+    return result
 
 
 def bench_build_rss(corpus: Path, workdir: Path, repeat: int) -> dict:
@@ -233,6 +269,10 @@ def table(results: dict) -> str:
         ("retrieval + answer p50 / p95", f"{q['retrieve_answer_p50_ms']:.1f} / {q['retrieve_answer_p95_ms']:.1f} ms",
          "query embedding", f"{q['answer_vs_embed_p50']:.2f}×"),
         ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s", "", "goal ≤ 5 s"),
+        *((f"{n} user{'s' if n > 1 else ''} at once: /ask p50 / p95",
+           f"{c[f'users_{n}_p50_ms']:.0f} / {c[f'users_{n}_p95_ms']:.0f} ms",
+           f"1 user {c['users_1_p50_ms']:.0f} ms", f"{c[f'users_{n}_p50_ms'] / c['users_1_p50_ms']:.2f}×")
+          for n in USERS),
         ("peak RSS: qa build / qa chat", f"{m['build_peak_rss_mb']:.0f} MB / {c['chat_peak_rss_mb']:.0f} MB", "", ""),
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +109,44 @@ def read_jsonl(path: Path) -> list[dict]:
     import json
 
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served_chat(log_dir: Path, *args: str, command: str = "chat", seconds: float = 240, env: dict | None = None):
+    """`qa chat` (or `qa serve`) started for real on a free port; yields its URL once it answers,
+    stops it afterwards. Its output goes to a log file (a pipe nobody reads could fill and stall it)."""
+    port = _free_port()
+    log = Path(log_dir) / f"qa-{command}-{port}.log"
+    with log.open("w", encoding="utf-8") as out:
+        process = subprocess.Popen([sys.executable, "-m", "qa", command, "--port", str(port), *args], cwd=ROOT,
+                                   env={**os.environ, **TEST_ENV, **(env or {})}, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    probe = url + ("v1/models" if command == "serve" else "")
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"qa {command} exited:\n{log.read_text(encoding='utf-8')}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"qa {command} did not answer at {url} within {seconds} s")
+            try:
+                with urllib.request.urlopen(probe, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,7 +1,9 @@
 """A small OpenAI-compatible chat-completions server for tests, on 127.0.0.1.
 
 The requested model name picks the behaviour: "cite" streams an answer citing [1] and a
-made-up [9]; "nocite" answers without markers; "broken" returns HTTP 500; "slow" stalls.
+made-up [9]; "nocite" answers without markers; "broken" returns HTTP 500; "slow" stalls;
+"hold" makes the first request wait until the test sets `Handler.release` (later ones go
+straight on), then answers like "cite".
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ REPLIES = {
 
 class Handler(BaseHTTPRequestHandler):
     requests: list[dict] = []
+    release = threading.Event()
+    holding = threading.Event()  # set while a "hold" request waits
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -33,6 +37,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if model == "slow":
             time.sleep(3)
+        if model == "hold":
+            if not Handler.holding.is_set():
+                Handler.holding.set()
+                Handler.release.wait(120)
+            model = "cite"
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import SEEDS, run_qa, served_chat
+from .conftest import SEEDS, needs_chromium, run_qa, served_chat
 
 XSS_ARTICLE = """# 网页安全测试<script>alert('title')</script>
 
@@ -197,23 +197,6 @@ def test_a_build_in_another_terminal_is_answered_from_without_a_restart(chat_url
 
 
 # --- headless Chromium -------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="Chromium not found: `sudo apt-get install chromium fonts-wqy-microhei` (or `make test`)")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
 
 @pytest.fixture()
 def page(browser, chat_url):

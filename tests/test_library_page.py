@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from .conftest import SEEDS, served_chat
-from .test_app import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from .conftest import SEEDS, needs_chromium, served_chat
 
 PDF_ARTICLE = """<html><head><meta charset="utf-8"><title>长江新区建成首座氢能码头</title></head>
 <body style="font-family: 'WenQuanYi Micro Hei'; font-size: 15px; width: 420px">
@@ -32,16 +31,6 @@ WEB_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 </article>
 <footer>版权所有 © 湖北日报 | 联系我们 | 网站地图</footer>
 </body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

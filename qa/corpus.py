@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .dates import parse_date, parse_dateline, year_in_path, years_in_text
 from .errors import CorpusError
 from .formats import READERS, TEXT_KINDS, decode_text, detect_kind
 
@@ -34,6 +36,14 @@ _SOURCE_LINE = re.compile(
     r"\s*(?:[（(][^）)]*[）)])?)\s*$"
 )
 _MAX_SOURCE_LINE = 40
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
+# Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
+# kept as metadata, never article text (so never an answer sentence).
+_METADATA_LINE = re.compile(r"^(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|来源|稿源|编辑|责任编辑|作者|记者|通讯员)\s*[:：]")
+_METADATA_SOURCE = re.compile(r"(?:来源|稿源)\s*[:：]\s*([^\s|｜:：]+)")
+_METADATA_EDGE = 3  # lines from the top and from the bottom
+_MAX_METADATA_LINE = 80
 _MAX_SUBHEADING = 15
 
 
@@ -45,9 +55,13 @@ class Article:
     title: str
     text: str
     source: str = ""
-    date: str = ""
+    date: str = ""  # ISO ("2023-07-28", "2023-07-28T16:40") when it could be read, else as written
     url: str = ""
     path: str = ""
+    date_raw: str = ""  # the date as the article or its feed wrote it
+    date_inferred: str = ""  # where a missing year came from: "file", "article" or "corpus" ("" = given)
+    place: str = ""  # from the dateline: "北京" in "新华社北京10月24日电"
+    reporters: tuple[str, ...] = ()
 
 
 @dataclass
@@ -108,22 +122,81 @@ def _split_source_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
     return "", "", paragraphs
 
 
+def _take_metadata_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
+    """(source, date) from metadata lines near the top or bottom, and the paragraphs without them."""
+    source = date = ""
+    kept = []
+    for position, paragraph in enumerate(paragraphs):
+        near_edge = position < _METADATA_EDGE or position >= len(paragraphs) - _METADATA_EDGE
+        if near_edge and len(paragraph) <= _MAX_METADATA_LINE and _METADATA_LINE.match(paragraph):
+            found = _METADATA_SOURCE.search(paragraph)
+            source = source or (found.group(1) if found else "")
+            date = date or (_DATE.search(paragraph).group(0) if _DATE.search(paragraph) else "")
+        else:
+            kept.append(paragraph)
+    return source, date, kept
+
+
+def publication_date(raw: str, path: str, text: str) -> tuple[str, str]:
+    """(ISO date, where a missing year came from) for the raw date of an article at `path`."""
+    iso, _ = parse_date(raw)
+    if iso or not raw:
+        return iso, ""
+    year = year_in_path(path)
+    if year:
+        return parse_date(raw, year)[0], "file"
+    month_day = re.sub(r"\s+", "", raw)
+    for found in _FULL_DATE.finditer(text):  # the article names its own day with the year
+        if f"{int(found['m'])}月{int(found['d'])}日" in month_day or month_day.startswith(f"{found['m']}-"):
+            return parse_date(raw, int(found["y"]))[0], "article"
+    return "", ""
+
+
 def make_article(path: str, title: str, body: str, source: str = "", date: str = "",
                  url: str = "", ordinal: int = 0) -> Article | None:
-    """Clean a raw body into an Article, or None when nothing readable is left."""
+    """Clean a raw body into an Article, or None when nothing readable is left. Source and date
+    come from the arguments, else the source lines, metadata lines or wire dateline at the top."""
     paragraphs = [p.strip(" \t\u3000\xa0") for p in body.split("\n")]
     paragraphs = [p for p in paragraphs if p]
     found_source, found_date, paragraphs = _split_source_lines(paragraphs)
+    meta_source, meta_date, paragraphs = _take_metadata_lines(paragraphs)
+    dateline = parse_dateline(paragraphs[0]) if paragraphs else None
+    if dateline:
+        paragraphs[0] = paragraphs[0][dateline.length:].lstrip(" ，,：:　")
+        paragraphs = [p for p in paragraphs if p]
     text = "\n".join(repair_paragraphs(paragraphs))
     if not text:
         return None
-    if not date:
-        date = found_date or _first_date(text)
+    raw = (date or found_date or meta_date or (dateline.date if dateline else "") or _first_date(text)).strip()
+    published, inferred = publication_date(raw, path, text)
     title = title.strip() or text[:30]
     return Article(
         id=article_id(path, title, ordinal), title=title, text=text,
-        source=source or found_source, date=date, url=url, path=path,
+        source=source or found_source or meta_source or (dateline.source if dateline else ""),
+        date=published or raw, url=url, path=path, date_raw=raw, date_inferred=inferred,
+        place=dateline.place if dateline else "", reporters=dateline.reporters if dateline else (),
     )
+
+
+def _with_year(article: Article, year: int | None, where: str) -> Article:
+    iso = parse_date(article.date_raw, year)[0] if year else ""
+    return replace(article, date=iso, date_inferred=where) if iso else article
+
+
+def with_corpus_years(articles: list[Article]) -> list[Article]:
+    """Articles whose date still lacks a year get the corpus' most common year; in a corpus with no
+    year at all, first the latest year each article names ("2024年…"). Each says where its year came from."""
+    def undated(article: Article) -> bool:
+        return bool(article.date_raw) and not _ISO.match(article.date)
+
+    if not any(_ISO.match(a.date) for a in articles):
+        articles = [_with_year(a, max(years_in_text(a.text), default=None), "article") if undated(a) else a
+                    for a in articles]
+    years = Counter(int(a.date[:4]) for a in articles if _ISO.match(a.date))
+    if not years:
+        return articles
+    year = years.most_common(1)[0][0]
+    return [_with_year(a, year, "corpus") if undated(a) else a for a in articles]
 
 
 def _first_date(text: str) -> str:
@@ -244,4 +317,5 @@ def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) ->
                 report.skipped.append(message)
                 continue
             report.articles.extend(parse_file(data, file.suffix, label, report, strict))
+    report.articles = with_corpus_years(report.articles)
     return report

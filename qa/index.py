@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ ANN_THRESHOLD = 20_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
 EMBED_BATCH = 32
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -47,13 +49,16 @@ class BuildReport:
     removed: int
     seconds: float
     model: str
+    dated: int = 0  # articles with an ISO publication date
+    sourced: int = 0  # articles with a recognised source
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
         return (f"{self.articles} articles → {self.chunks} chunks: embedded {self.embedded}, "
                 f"reused {self.reused}, removed {self.removed} articles, {self.sentences_embedded} sentences "
-                f"embedded, {self.seconds:.1f} s, model {self.model}")
+                f"embedded, {self.dated} dated and {self.sourced} with a source, {self.seconds:.1f} s, "
+                f"model {self.model}")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class IndexedArticle:
     url: str
     path: str
     chunks: int
+    date_inferred: str = ""  # where a missing year came from ("file", "article", "corpus"; "" = given)
 
 
 @dataclass
@@ -283,7 +289,8 @@ def _listed(articles: list[Article], chunks: list[Chunk]) -> list[IndexedArticle
     counts: dict[str, int] = {}
     for chunk in chunks:
         counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
-    return [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, counts.get(a.id, 0)) for a in articles]
+    return [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, counts.get(a.id, 0), a.date_inferred)
+            for a in articles]
 
 
 def _write(directory: Path, manifest: dict, articles: list[Article], chunks: list[Chunk], sentences: list[Sentence],
@@ -339,7 +346,8 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     report = BuildReport(
         articles=len(articles), chunks=len(chunks), embedded=len(fresh),
         reused=sum(1 for h in hashes if h not in fresh), sentences_embedded=len(fresh_sentences),
-        removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name)
+        removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name,
+        dated=sum(1 for a in articles if _ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source))
     manifest = {
         "format": FORMAT_VERSION, "model": embedder.name, "dim": dim,
         "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,

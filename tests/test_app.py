@@ -221,7 +221,7 @@ def test_browser_question_shows_cited_answer_and_sources(page):
     chat = page.locator("#chat").inner_text()
     assert "俄罗斯" in chat and "[1]" in chat
     sources = page.locator("#sources").inner_text()
-    assert "江西中欧班列累计开行突破2000列" in sources and "11月19日" in sources
+    assert "江西中欧班列累计开行突破2000列" in sources and "2024-11-19" in sources
     assert "俄罗斯" in page.locator("#sources mark").first.inner_text()
 
 

@@ -11,7 +11,7 @@ def test_ask_prints_the_answer_then_numbered_sources(seed_index_dir):
     result = run_qa("ask", "大会设置了哪些实物交互体验展示区？", "--index", str(seed_index_dir), check=True)
     answer, sources = result.stdout.split("\n来源：\n")
     assert "实物交互体验展示区" in answer and answer.strip().endswith("[1]")
-    assert sources.startswith("[1] 2024 中国 5G+ 工业互联网大会在武汉开幕 · 中国网 · 11月19日")
+    assert sources.startswith("[1] 2024 中国 5G+ 工业互联网大会在武汉开幕 · 中国网 · 2024-11-19")
 
 
 def test_ask_json(seed_index_dir):

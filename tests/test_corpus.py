@@ -19,8 +19,8 @@ def test_seeds_give_three_articles_with_metadata(seed_articles):
                       "洪桥街道：加速“一户一档”构建，助推“全民参保”进程",
                       "江西中欧班列累计开行突破2000列"]
     first, second, third = seed_articles
-    assert (first.source, first.date) == ("中国网", "11月19日")
-    assert (second.source, second.date) == ("中国新报", "11月18日")  # date from the lede
+    assert (first.source, first.date, first.date_raw, first.date_inferred) == ("中国网", "2024-11-19", "11月19日", "article")
+    assert (second.source, second.date, second.date_inferred) == ("中国新报", "2024-11-18", "corpus")  # day from the lede
     assert third.source == ""
     assert not first.text.startswith("中国网") and "王瑞芳" not in first.text
     assert not second.text.startswith("中国新报")
@@ -66,9 +66,10 @@ def test_news_folder_reads_md_txt_gbk_and_jsonl():
     gbk = by_title["杭州亚运会志愿者招募启动"]
     assert gbk.source == "本报" and "计划招募志愿者约3万名" in gbk.text
     shenzhou = by_title["神舟十九号载人飞船发射取得圆满成功"]
-    assert (shenzhou.source, shenzhou.date) == ("新华社", "10月30日")
+    assert (shenzhou.source, shenzhou.date_raw) == ("新华社", "10月30日")
+    assert shenzhou.date[5:] == "10-30" and shenzhou.date_inferred  # the year is inferred, and says so
     rain = by_title["南方多地迎来强降雨"]  # a headless .txt: the first line is the title
-    assert (rain.source, rain.date) == ("中国气象局", "11月5日") and rain.text.startswith("11月5日，")
+    assert (rain.source, rain.date_raw, rain.date[5:]) == ("中国气象局", "11月5日", "11-05") and rain.text.startswith("11月5日，")
     rail = by_title["我国首条跨海高铁开通运营"]
     assert (rail.source, rail.date, rail.url) == ("人民网", "2023-09-28", "https://example.com/fuxia")
 

@@ -70,6 +70,19 @@ def build(corpus, index_dir, model, chunk_size, strict, no_wait, as_json) -> Non
         click.echo(report.summary())
 
 
+def _as_of(ctx, param, value):
+    from .question_time import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error).removeprefix("--as-of "), param_hint="--as-of") from None
+
+
+as_of_option = click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
+                            help="Read time in questions (今年, 上周, 最新) as of this date. [default: today]")
+
+
 def _say_waiting(holder: str) -> None:
     click.echo(f"qa: another build of this index is running ({holder}); waiting for it to finish…", err=True)
 
@@ -97,15 +110,16 @@ def format_answer(answer) -> str:
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), envvar="QA_MODE",
               help="Retrieval: BM25, dense (FAISS) or both fused. [default: hybrid]")
 @click.option("--k", "top_k", type=click.IntRange(1, 50), envvar="QA_TOP_K", help="Passages to retrieve. [default: 5]")
+@as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @reports_errors
-def ask(question, index_dir, model, mode, top_k, as_json) -> None:
+def ask(question, index_dir, model, mode, top_k, as_of, as_json) -> None:
     """Answer one QUESTION from the index, with cited sources."""
     from .engine import Engine, check_question
 
     check_question(question)  # before loading anything
     settings = Settings.load(index_dir=index_dir, model=model, mode=mode, top_k=top_k)
-    answer = Engine.open(settings).ask(question)
+    answer = Engine.open(settings).ask(question, as_of=as_of)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -224,15 +238,20 @@ def _ks(value: str) -> list[int]:
 @model_option
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense", "all"]), default="all", show_default=True)
 @click.option("--k", "ks", default="1,5,10", show_default=True, help="Cut-offs for recall@k and answer@k.")
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate the first N questions (the whole passage pool is indexed).")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Evaluate the first N questions (the whole passage pool is indexed; for ChronoQA only theirs).")
 @click.option("--chunk-size", type=click.IntRange(min=20), help="Characters per chunk. [default: 160]")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write {mode: {metric: value}} here.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for recall.png and misses.jsonl.")
 @click.option("--scorer", type=click.Path(path_type=Path),
               help="Answer scorer file (models/scorer*.json), e.g. one trained without this dataset.")
+@as_of_option
+@click.option("--no-time", is_flag=True, help="Ignore time in the questions (the pipeline without time handling).")
 @reports_errors
-def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer) -> None:
-    """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD) or questions .jsonl."""
+def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer, as_of,
+             no_time) -> None:
+    """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD), ChronoQA .csv
+    (each question as of its question_date) or questions .jsonl."""
     import os
 
     from tqdm import tqdm
@@ -242,17 +261,16 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
     from .scoring import load_scorer
 
     cut_offs = _ks(ks)
-    data = load_dataset(dataset)
+    data = load_dataset(dataset, limit)
     for message in data.skipped:
         click.echo(f"qa: warning: skipped {message}", err=True)
     if data.skipped:
         click.echo(f"qa: warning: {len(data.skipped)} questions skipped", err=True)
-    if limit:
-        data.questions = data.questions[:limit]
     settings = Settings.load(index_dir=index_dir, corpus=corpus, model=model, chunk_size=chunk_size)
     engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
     if scorer:
         engine.scorer = load_scorer(scorer)
+    engine.time_aware = not no_time
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
     if modes != ["bm25"]:
         with tqdm(total=len(data.questions), desc="embedding questions", unit="q") as bar:
@@ -260,7 +278,8 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
     results, misses = {}, []
     for name in modes:
         with tqdm(total=len(data.questions), desc=name, unit="q") as bar:
-            results[name], missed = evaluate_mode(engine, data, name, cut_offs, bar.update)
+            results[name], missed, facets = evaluate_mode(engine, data, name, cut_offs, bar.update, as_of)
+        results.update({f"{name} · {facet}": values for facet, values in facets.items()})
         misses.extend(missed)
     click.echo(f"\n{data.name}: {len(data.questions)} questions, {len(engine.index.chunks)} chunks "
                f"of {engine.index.manifest['articles']} passages, model {engine.index.manifest['model']}, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 
@@ -14,7 +15,8 @@ from .errors import QuestionError
 from .followup import focus_terms, resolve_followup
 from .index import Index, load_index, term_weights
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
-from .retrieval import Hit, Retriever
+from .question_time import AskedTime, asked_time, published_day, time_match
+from .retrieval import CANDIDATES, Hit, Retriever
 from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .text import lexical_terms
 
@@ -25,6 +27,7 @@ MAX_QUESTION_CHARS = 500
 # one on China Telecom's speaker finds the speaker (p ≈ 0.9).
 FOCUSED_MIN_PROBABILITY = 0.3
 LLM_SOURCES = 5
+LATEST_POOL = 3  # "最新…": the newest of this many best hits is the one to answer from
 STREAM_PIECE = 8  # characters per streamed piece of an extractive answer
 
 
@@ -47,6 +50,7 @@ class Engine:
     settings: Settings
     scorer: Scorer
     llm: LLMConfig | None = None
+    time_aware: bool = True  # False: the pipeline without time handling (for `qa eval --no-time`)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None) -> "Engine":
@@ -57,14 +61,43 @@ class Engine:
         embedder = embedder or make_embedder(index.manifest["model"])
         return cls(index, Retriever(index, embedder), settings, scorer or load_scorer(), LLMConfig.from_env())
 
+    def asked(self, query: str, as_of: date | None = None) -> AskedTime:
+        """The periods the query asks about, as of `as_of` (today when not given)."""
+        return asked_time(query, as_of or date.today()) if self.time_aware else AskedTime()
+
     def search(self, question: str, history: list[str] | None = None, mode: str | None = None,
-               k: int | None = None) -> tuple[str, list[Hit]]:
-        """The query as searched (follow-ups resolved) and its hits."""
+               k: int | None = None, as_of: date | None = None) -> tuple[str, list[Hit]]:
+        """The query as searched (follow-ups resolved) and its hits; passages of the period the
+        question asks about come first ("2023年…"), the newest report first for "最新…"."""
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         query = resolve_followup(check_question(question), list(history or []))
-        return query, self.retriever.search(query, k or self.settings.top_k, mode)
+        k = k or self.settings.top_k
+        asked = self.asked(query, as_of)
+        if not asked:
+            return query, self.retriever.search(query, k, mode)
+        hits = self.retriever.search(query, max(k, CANDIDATES), mode)
+        if asked.periods:
+            hits = sorted(hits, key=lambda h: -time_match(asked, h.chunk.date, h.chunk.text))  # stable
+        else:
+            pool = sorted(hits[:LATEST_POOL], key=lambda h: published_day(h.chunk.date) or date.min, reverse=True)
+            hits = pool + hits[LATEST_POOL:]
+        return query, hits[:k]
+
+    @staticmethod
+    def of_the_asked_time(hits: list[Hit], asked: AskedTime) -> list[Hit]:
+        """The hits an answer may quote without mixing periods: the reports published in the asked
+        period, or those of the newest report for "最新…" (all hits when no publication date decides:
+        a passage that merely names the year may hold the answer in a neighbouring chunk)."""
+        if asked.periods:
+            published_in = [h for h in hits if time_match(asked, h.chunk.date, h.chunk.text) == 2]
+            return published_in or hits
+        if asked.latest and hits:
+            newest = published_day(hits[0].chunk.date)
+            if newest:
+                return [h for h in hits if published_day(h.chunk.date) == newest]
+        return hits
 
     def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
         """The sentences of the hits, their feature table and the query terms' weights."""
@@ -84,10 +117,12 @@ class Engine:
         scored = [replace(c, score=float(p)) for c, p in zip(candidates, probs)]
         return sorted(scored, key=lambda c: (-c.score, c.row)), answerable, weights
 
-    def extractive(self, question: str, query: str, hits: list[Hit]) -> Answer:
+    def extractive(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer:
         """The offline answer: quoted sentences of the hits, or an abstention. An elliptic follow-up
         ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
-        those sentences answer it."""
+        those sentences answer it. A question about a period is answered from passages of that
+        period only (or of the newest report, for "最新…")."""
+        hits = self.of_the_asked_time(hits, self.asked(query, as_of))
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -100,21 +135,23 @@ class Engine:
         return answer
 
     def ask(self, question: str, history: list[str] | None = None, mode: str | None = None,
-            k: int | None = None) -> Answer:
-        """Answer a question (with the LLM when configured), every sentence cited."""
-        *_, (_, answer) = self.stream(question, history, mode, k)
+            k: int | None = None, as_of: date | None = None) -> Answer:
+        """Answer a question (with the LLM when configured), every sentence cited; time in the
+        question ("去年", "最新") is read as of `as_of` (today when not given)."""
+        *_, (_, answer) = self.stream(question, history, mode, k, as_of)
         return answer
 
     def stream(self, question: str, history: list[str] | None = None, mode: str | None = None,
-               k: int | None = None) -> Iterator[tuple[str, Answer | None]]:
+               k: int | None = None, as_of: date | None = None) -> Iterator[tuple[str, Answer | None]]:
         """Yield (text so far, None) while the answer grows, then (final text, Answer)."""
-        query, hits = self.search(question, history, mode, k)
-        extractive = self.extractive(question, query, hits)
+        query, hits = self.search(question, history, mode, k, as_of)
+        extractive = self.extractive(question, query, hits, as_of)
         if self.llm is None or extractive.abstained:
             for end in range(STREAM_PIECE, len(extractive.text), STREAM_PIECE):
                 yield extractive.text[:end], None
             yield extractive.text, extractive
             return
+        hits = self.of_the_asked_time(hits, self.asked(query, as_of))
         sources = [h.chunk for h in hits[:LLM_SOURCES]]
         text = ""
         try:

@@ -1,4 +1,5 @@
-"""Retrieval and answer evaluation on SQuAD-style sets (CMRC 2018, DRCD) or JSONL question files.
+"""Retrieval and answer evaluation on SQuAD-style sets (CMRC 2018, DRCD), ChronoQA (time-aware news
+questions, .csv) or JSONL question files.
 
 The shape follows sentence-transformers' IR evaluator: questions with their relevant passage,
 a corpus of passages, metrics by rank. Nothing here prints; the CLI shows the results.
@@ -6,12 +7,15 @@ a corpus of passages, metrics by rank. Nothing here prints; the CLI shows the re
 
 from __future__ import annotations
 
+import ast
+import csv
 import hashlib
 import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from .answer import Answer, strip_markers
@@ -39,6 +43,13 @@ class EvalQuestion:
     answers: tuple[str, ...]
     gold: str | None  # an article id (SQuAD sets) or an article title (JSONL sets)
     history: tuple[str, ...] = ()  # earlier questions of the conversation, for follow-ups
+    also_gold: tuple[str, ...] = ()  # further passages that answer it (ChronoQA: up to 5)
+    as_of: str = ""  # when it is asked (YYYY-MM-DD); "" = the evaluation's --as-of
+    groups: tuple[tuple[str, str], ...] = ()  # (facet, value) pairs its metrics are also reported under
+
+    @property
+    def golds(self) -> tuple[str, ...]:
+        return ((self.gold,) if self.gold is not None else ()) + self.also_gold
 
 
 @dataclass
@@ -109,12 +120,56 @@ def load_question_jsonl(path: Path) -> Dataset:
     return Dataset(Path(path).stem, questions, [], "title", skipped)
 
 
-def load_dataset(path: Path) -> Dataset:
-    """A dataset by its file type: .json (SQuAD) or .jsonl (questions)."""
+CHRONOQA_FACETS = ("temporal_expression_type", "temporal_granularity")
+
+
+def load_chronoqa(path: Path, limit: int | None = None) -> Dataset:
+    """ChronoQA: its golden chunks are the passages, each question is asked as of its
+    `question_date`, its answer counts only where it occurs word for word in a gold chunk.
+    With `limit`, the first questions and only their chunks."""
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as rows:
+            records = list(csv.DictReader(rows))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DatasetError(f"{path}: not a readable ChronoQA CSV file ({error})") from error
+    articles: dict[str, Article] = {}
+    questions, skipped = [], []
+    for number, record in enumerate(records[:limit] if limit else records, start=2):
+        try:
+            chunks = ast.literal_eval(record["golden_chunks"])
+            question, answer = record["question"].strip(), str(record["answer"]).strip()
+            if not isinstance(chunks, list) or not all(isinstance(c, str) for c in chunks):
+                raise ValueError("golden_chunks is not a list of strings")
+        except (KeyError, ValueError, SyntaxError) as error:
+            raise DatasetError(f"{path}:{number}: malformed ChronoQA row ({error})") from error
+        if not question or not chunks:
+            skipped.append(f"row {number}: empty question or no golden chunk")
+            continue
+        ids = []
+        for text in chunks:
+            key = article_id("chronoqa", text)
+            articles.setdefault(key, Article(id=key, title="", text=text, path="chronoqa"))
+            ids.append(key)
+        answers = (answer,) if answer and any(answer in c for c in chunks) else ()
+        groups = tuple((facet, record.get(facet, "")) for facet in CHRONOQA_FACETS if record.get(facet))
+        questions.append(EvalQuestion(str(record.get("", number)), question, answers, ids[0],
+                                      also_gold=tuple(ids[1:]), as_of=record.get("question_date", ""), groups=groups))
+    return Dataset(Path(path).stem, questions, list(articles.values()), "article_id", skipped)
+
+
+def load_dataset(path: Path, limit: int | None = None) -> Dataset:
+    """A dataset by its file type: .json (SQuAD), .csv (ChronoQA) or .jsonl (questions). `limit`
+    keeps the first questions (for ChronoQA, also only their passages)."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"dataset not found at {path}")
-    return load_question_jsonl(path) if path.suffix.lower() == ".jsonl" else load_squad(path)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return load_chronoqa(path, limit)
+    data = load_question_jsonl(path) if suffix == ".jsonl" else load_squad(path)
+    if limit:
+        data.questions = data.questions[:limit]
+    return data
 
 
 def index_cache_key(dataset: Dataset, model: str, chunk_size: int, chunk_overlap: int) -> str:
@@ -123,9 +178,10 @@ def index_cache_key(dataset: Dataset, model: str, chunk_size: int, chunk_overlap
     return f"{dataset.name}-{hashlib.sha1(raw.encode()).hexdigest()[:12]}"
 
 
-def first_rank(gold: str, ranked: list[str]) -> int | None:
-    """1-based rank of gold in the list, or None."""
-    return ranked.index(gold) + 1 if gold in ranked else None
+def first_rank(gold: str | tuple[str, ...], ranked: list[str]) -> int | None:
+    """1-based rank of the (first of the) gold item(s) in the list, or None."""
+    golds = (gold,) if isinstance(gold, str) else gold
+    return next((rank for rank, item in enumerate(ranked, start=1) if item in golds), None)
 
 
 def ndcg_single(rank: int | None, cutoff: int = RANK_DEPTH) -> float:
@@ -142,6 +198,7 @@ def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
     answerable, and for answerable rows gold_removed_abstain)."""
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
+    with_answers = [r for r in answerable if r.get("answers", True)]  # ChronoQA: only answers found word for word
     metrics: dict[str, float] = {}
     for k in ks:
         metrics[f"recall@{k}"] = _mean([1.0 if r["rank"] and r["rank"] <= k else 0.0 for r in answerable])
@@ -149,8 +206,8 @@ def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
     metrics["ndcg@10"] = _mean([ndcg_single(r["rank"]) for r in answerable])
     for k in ks:
         metrics[f"answer@{k}"] = _mean([1.0 if r["answer_rank"] and r["answer_rank"] <= k else 0.0
-                                        for r in answerable])
-    metrics["answer_hit"] = _mean([1.0 if r["answer_hit"] else 0.0 for r in answerable])
+                                        for r in with_answers])
+    metrics["answer_hit"] = _mean([1.0 if r["answer_hit"] else 0.0 for r in with_answers])
     metrics["answer_chars"] = round(_mean([r["chars"] for r in rows if not r["abstained"]]), 1)  # answers only
     metrics["false_abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in answerable])
     # Asked again without its gold passage: it should abstain (or answer from another passage that
@@ -167,9 +224,10 @@ def _gold_key(dataset: Dataset, hit) -> str:
     return hit.chunk.article_id if dataset.gold_is == "article_id" else hit.chunk.title
 
 
-def without_gold(dataset: Dataset, hits: list[Hit], gold: str, k: int) -> list[Hit]:
-    """The first k hits that are not from the gold passage: what a corpus without it would return."""
-    return [h for h in hits if _gold_key(dataset, h) != gold][:k]
+def without_gold(dataset: Dataset, hits: list[Hit], gold: str | tuple[str, ...], k: int) -> list[Hit]:
+    """The first k hits that are not from a gold passage: what a corpus without them would return."""
+    golds = (gold,) if isinstance(gold, str) else gold
+    return [h for h in hits if _gold_key(dataset, h) not in golds][:k]
 
 
 def shown_answer(answer: Answer) -> str:
@@ -178,25 +236,29 @@ def shown_answer(answer: Answer) -> str:
 
 
 def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
-                  tick: Callable[[], None] | None = None) -> tuple[dict, list[dict]]:
-    """Metrics of one retrieval mode, and the per-question rows that missed. Questions are searched
-    and answered exactly as `qa ask` does (the first top_k hits of the same fused lists)."""
+                  tick: Callable[[], None] | None = None, as_of: date | None = None) -> tuple[dict, list[dict]]:
+    """Metrics of one retrieval mode, the per-question rows that missed, and the metrics per facet
+    value (ChronoQA's temporal types). Questions are searched and answered exactly as `qa ask` does
+    (the first top_k hits of the same fused lists), each as of its own date when it has one, else `as_of`."""
     started = time.perf_counter()
     rows, misses = [], []
     top_k = engine.settings.top_k
     for question in dataset.questions:
-        query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH)
+        when = date.fromisoformat(question.as_of[:10]) if question.as_of else as_of
+        query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH, as_of=when)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
-        answer = engine.extractive(question.question, query, hits[:top_k])
+        answer = engine.extractive(question.question, query, hits[:top_k], as_of=when)
         shown = shown_answer(answer)
         answer_rank = next((i for i, h in enumerate(hits, start=1)
                             if any(a in h.chunk.text for a in question.answers)), None)
         removed = None
         if question.gold is not None:
-            removed = engine.extractive(question.question, query, without_gold(dataset, hits, question.gold, top_k))
+            removed = engine.extractive(question.question, query, without_gold(dataset, hits, question.golds, top_k),
+                                        as_of=when)
         row = {"id": question.id, "mode": mode, "question": question.question, "gold": question.gold,
                "answers": list(question.answers), "answerable": question.gold is not None,
-               "rank": first_rank(question.gold, ranked) if question.gold else None,
+               "groups": dict(question.groups),
+               "rank": first_rank(question.golds, ranked) if question.gold else None,
                "answer_rank": answer_rank, "answer": answer.text, "abstained": answer.abstained,
                "answer_hit": any(a in shown for a in question.answers), "chars": len(strip_markers(answer.text)),
                "gold_removed_abstain": removed is not None and (
@@ -207,7 +269,14 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
             misses.append(row)
         if tick:
             tick()
-    return summarise(rows, ks, time.perf_counter() - started), misses
+    return summarise(rows, ks, time.perf_counter() - started), misses, by_facet(rows, ks)
+
+
+def by_facet(rows: list[dict], ks: list[int]) -> dict[str, dict]:
+    """Metrics per facet value ("temporal_expression_type=explicit"), for datasets that have facets."""
+    facets = sorted({(facet, value) for r in rows for facet, value in r["groups"].items()})
+    return {f"{facet}={value}": summarise([r for r in rows if r["groups"].get(facet) == value], ks, 0.0)
+            for facet, value in facets}
 
 
 def embed_questions(engine: Engine, dataset: Dataset, tick: Callable[[int], None] | None = None) -> None:

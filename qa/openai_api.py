@@ -4,7 +4,8 @@ Existing chat front-ends and the `openai` client talk to the bot as to a model n
 `xinwen-qa`. (FastAPI reads the endpoints' annotations, so its names are imported at the top;
 only the server imports this module.) The answer text carries `[n]` markers; the citations travel as structured data in
 a `citations` field beside `choices` (in the last chunk when streaming). The earlier user turns
-of `messages` are the conversation the follow-up logic reads. With an API key set, every
+of `messages` are the conversation the follow-up logic reads; an optional `as_of` (YYYY-MM-DD)
+says when the question is asked (today by default), for "去年", "上周", "最新". With an API key set, every
 request needs `Authorization: Bearer <key>`.
 """
 
@@ -15,6 +16,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -22,6 +24,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from .answer import Answer
 from .errors import QAError, QuestionError
 from .live import LiveEngine
+from .question_time import parse_as_of
 
 MODEL_ID = "xinwen-qa"
 OWNER = "xinwen-qa"
@@ -48,6 +51,14 @@ def question_and_history(messages) -> tuple[str, list[str]]:
     if not users:
         raise QuestionError("`messages` has no user message: put the question in a {\"role\": \"user\"} message")
     return users[-1], [u for u in users[:-1] if u.strip()]
+
+
+def _as_of(value) -> date:
+    """The request's `as_of` (YYYY-MM-DD; today when absent), or QuestionError."""
+    try:
+        return parse_as_of(value if isinstance(value, str) else None)
+    except ValueError as error:
+        raise QuestionError(f"`as_of` {value!r}: give a date as YYYY-MM-DD") from error
 
 
 def _completion_id() -> str:
@@ -122,14 +133,15 @@ def openai_router(live: LiveEngine, api_key: str | None = None):
             return denied
         try:
             question, history = question_and_history(body.get("messages"))
+            as_of = _as_of(body.get("as_of"))
             engine = live.current()
             created = int(time.time())
             if body.get("stream"):
-                pieces = engine.stream(question, history)
+                pieces = engine.stream(question, history, as_of=as_of)
                 first = next(pieces)  # errors in the question surface here, as a 400, before streaming
                 return StreamingResponse(completion_chunks(_prepend(first, pieces), created),
                                          media_type="text/event-stream")
-            return completion(engine.ask(question, history), created)
+            return completion(engine.ask(question, history, as_of=as_of), created)
         except QAError as error:
             return _error(400, str(error))
 

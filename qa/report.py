@@ -10,11 +10,11 @@ MODE_ORDER = ("bm25", "dense", "hybrid")
 
 def markdown_table(results: dict[str, dict]) -> str:
     """One row per mode, one column per metric."""
-    metrics = list(next(iter(results.values())))
+    metrics = list(dict.fromkeys(m for values in results.values() for m in values))
     lines = ["| mode | " + " | ".join(metrics) + " |", "| --- |" + " ---: |" * len(metrics)]
     for mode, values in results.items():
-        cells = [f"{values[m]:.3f}" if isinstance(values[m], float) and m not in ("seconds", "answer_chars")
-                 else str(values[m]) for m in metrics]
+        cells = [f"{values[m]:.3f}" if isinstance(values.get(m), float) and m not in ("seconds", "answer_chars")
+                 else str(values.get(m, "")) for m in metrics]
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

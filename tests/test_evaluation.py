@@ -162,3 +162,34 @@ def test_eval_bad_arguments_exit_2(tmp_path):
     assert run_qa("eval", str(tmp_path / "none.json")).returncode == 2
     result = run_qa("eval", str(DATA / "seed_questions.jsonl"), "--k", "0,x")
     assert result.returncode == 2 and "--k" in result.stderr
+
+
+CHRONOQA = SHARED_DATA / "chronoqa" / "chronoqa.csv"
+
+
+@pytest.mark.skipif(not CHRONOQA.is_file(), reason=f"ChronoQA is expected at {CHRONOQA}")
+def test_chronoqa_loads_its_golden_chunks_dates_and_facets():
+    data = load_dataset(CHRONOQA, limit=30)
+    assert len(data.questions) == 30 and data.articles
+    gold_ids = {g for q in data.questions for g in q.golds}
+    assert gold_ids == {a.id for a in data.articles}  # the pool is these questions' chunks
+    first = data.questions[0]
+    assert first.as_of == "2023-10-30" and len(first.golds) == 2
+    assert dict(first.groups) == {"temporal_expression_type": "implicit", "temporal_granularity": "day"}
+    texts = {a.id: a.text for a in data.articles}
+    for question in data.questions:  # an answer counts only where it occurs word for word in a gold chunk
+        assert all(any(a in texts[g] for g in question.golds) for a in question.answers)
+
+
+@pytest.mark.skipif(not CHRONOQA.is_file(), reason=f"ChronoQA is expected at {CHRONOQA}")
+def test_qa_eval_on_chronoqa_with_and_without_time(tmp_path):
+    env = {"QA_CACHE": str(tmp_path / "cache")}
+    args = ["eval", str(CHRONOQA), "--limit", "40", "--mode", "bm25"]
+    timed = run_qa(*args, "--json", str(tmp_path / "timed.json"), env=env, check=True)
+    untimed = run_qa(*args, "--no-time", "--json", str(tmp_path / "untimed.json"), env=env, check=True)
+    assert "| bm25 · temporal_expression_type=explicit |" in timed.stdout
+    with_time = json.loads((tmp_path / "timed.json").read_text())
+    without = json.loads((tmp_path / "untimed.json").read_text())
+    explicit = "bm25 · temporal_expression_type=explicit"
+    assert with_time[explicit]["recall@1"] >= without[explicit]["recall@1"]
+    assert with_time["bm25"]["n"] == without["bm25"]["n"] == 40 and "embedding passages" in untimed.stderr + timed.stderr

@@ -33,6 +33,7 @@ class Citation:
     start: int
     end: int
     score: float
+    also: tuple[str, ...] = ()  # other outlets that ran the same story ("另见")
 
 
 @dataclass

@@ -58,6 +58,8 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
             after = passage.text[c.end - passage.start:]
             body = f"{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}"
         meta = " · ".join(html.escape(x) for x in (c.source or "来源不详", c.date) if x)
+        if c.also:
+            meta += f" · 另见：{html.escape('、'.join(c.also))}"
         cards.append(
             f'<div class="source" id="source-{c.n}"><div class="source-head"><span class="source-n">[{c.n}]</span>'
             f'{html.escape(c.title)}</div><div class="source-meta">{meta}</div>'

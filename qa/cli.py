@@ -96,6 +96,8 @@ def format_answer(answer) -> str:
         lines.append("\n来源：")
         for c in answer.citations:
             meta = " · ".join(part for part in (c.title, c.source, c.date) if part)
+            if c.also:
+                meta += f"（另见：{'、'.join(c.also)}）"
             lines.append(f"[{c.n}] {meta}\n    “{c.quote}”")
     elif answer.nearest:
         lines.append("\n最接近的资料：")

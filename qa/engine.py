@@ -122,7 +122,7 @@ class Engine:
         ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
         those sentences answer it. A question about a period is answered from passages of that
         period only (or of the newest report, for "最新…")."""
-        hits = self.of_the_asked_time(hits, self.asked(query, as_of))
+        hits = self.one_per_story(self.of_the_asked_time(hits, self.asked(query, as_of)))
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -131,8 +131,29 @@ class Engine:
             answer = abstain(question, hits)
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
+            answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
         answer.question = question
         return answer
+
+    def one_per_story(self, hits: list[Hit]) -> list[Hit]:
+        """One hit per story (near-duplicate articles from several outlets): the earliest article's,
+        at the place of the story's best hit."""
+        best: dict[str, Hit] = {}
+        order: list[str] = []
+        for hit in hits:
+            story = self.index.story_of(hit.chunk.article_id)
+            if story not in best:
+                order.append(story)
+                best[story] = hit
+            elif (self.index.published(hit.chunk.article_id) or "9999") < (
+                    self.index.published(best[story].chunk.article_id) or "9999"):
+                best[story] = hit
+        return [best[story] for story in order]
+
+    def also_ran(self, article_id: str) -> tuple[str, ...]:
+        """The other outlets (or titles) of the article's story, for "另见"."""
+        names = [a.source or a.title for a in self.index.retellings(article_id)]
+        return tuple(dict.fromkeys(n for n in names if n))
 
     def ask(self, question: str, history: list[str] | None = None, mode: str | None = None,
             k: int | None = None, as_of: date | None = None) -> Answer:

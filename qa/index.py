@@ -1,6 +1,7 @@
 """The persisted index under `embeddings/`: chunks, their vectors, a FAISS index and BM25.
 
-Layout: manifest.json, articles.jsonl (what the knowledge-base view lists), chunks.jsonl,
+Layout: manifest.json, articles.jsonl (what the knowledge-base view lists, with each article's
+near-duplicate story) and story_signatures.npy (their MinHash signatures), chunks.jsonl,
 vectors.npy, faiss.index, bm25/, and the sentence-level evidence the answer step scores by
 meaning: sentences.jsonl and sentence_vectors.npy. A build writes a
 sibling `<dir>.new`, then swaps it in with two renames; a build killed at any moment leaves
@@ -25,6 +26,7 @@ from .chunking import Chunk, Sentence, split_article, split_sentences
 from .corpus import Article
 from .embedding import Embedder
 from .errors import IndexMismatchError, IndexMissingError
+from .stories import NUM_PERM, group_stories, signature, text_key
 
 FORMAT_VERSION = 2  # 2: sentence vectors
 # Above this many chunks search goes through HNSW instead of an exact scan: at 20,000 e5 vectors an
@@ -51,13 +53,15 @@ class BuildReport:
     model: str
     dated: int = 0  # articles with an ISO publication date
     sourced: int = 0  # articles with a recognised source
+    grouped: int = 0  # articles in a story with other outlets' copies
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
         return (f"{self.articles} articles → {self.chunks} chunks: embedded {self.embedded}, "
                 f"reused {self.reused}, removed {self.removed} articles, {self.sentences_embedded} sentences "
-                f"embedded, {self.dated} dated and {self.sourced} with a source, {self.seconds:.1f} s, "
+                f"embedded, {self.dated} dated and {self.sourced} with a source, {self.grouped} in stories told "
+                f"more than once, {self.seconds:.1f} s, "
                 f"model {self.model}")
 
 
@@ -73,6 +77,8 @@ class IndexedArticle:
     path: str
     chunks: int
     date_inferred: str = ""  # where a missing year came from ("file", "article", "corpus"; "" = given)
+    story: str = ""  # the id of the earliest article of its near-duplicate group (itself when alone)
+    text_key: str = ""  # the key of its story signature in story_signatures.npy
 
 
 @dataclass
@@ -91,6 +97,8 @@ class Index:
     articles: list[IndexedArticle] = field(default_factory=list)
     _by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
     _chunks_by_article: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _listed: dict[str, IndexedArticle] = field(default_factory=dict, repr=False)
+    _stories: dict[str, list[IndexedArticle]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for row, sentence in enumerate(self.sentences):
@@ -99,6 +107,23 @@ class Index:
             rows.sort(key=lambda r: self.sentences[r].start)
         for row, chunk in enumerate(self.chunks):
             self._chunks_by_article.setdefault(chunk.article_id, []).append(row)
+        for article in self.articles:
+            self._listed[article.id] = article
+            self._stories.setdefault(article.story or article.id, []).append(article)
+
+    def story_of(self, article_id: str) -> str:
+        """The story an article belongs to (its own id when it has no near-duplicate)."""
+        listed = self._listed.get(article_id)
+        return (listed.story or listed.id) if listed else article_id
+
+    def retellings(self, article_id: str) -> list[IndexedArticle]:
+        """The other articles of the article's story (other outlets' copies), earliest first."""
+        return [a for a in self._stories.get(self.story_of(article_id), []) if a.id != article_id]
+
+    def published(self, article_id: str) -> str:
+        """The article's date as listed ("" when unknown)."""
+        listed = self._listed.get(article_id)
+        return listed.date if listed else ""
 
     def sentence_rows(self, chunk: Chunk) -> list[int]:
         """Rows (into `sentences`, `sentence_vectors`) of the sentences inside the chunk, in order."""
@@ -258,6 +283,19 @@ def _previous_vectors(directory: Path, model: str) -> tuple[dict[str, np.ndarray
 Progress = Callable[[str, int, int], None]  # (what, done, total): the page's progress bar
 
 
+def _previous_signatures(directory: Path) -> dict[str, np.ndarray]:
+    """text key → story signature of the previous index (nothing when it has none or is unreadable)."""
+    found = resolve_index_dir(directory)
+    try:
+        listed = _read_articles(found / "articles.jsonl") if found else []
+        signatures = np.load(found / "story_signatures.npy") if listed else []
+    except (OSError, ValueError, TypeError):
+        return {}
+    if len(signatures) != len(listed):
+        return {}
+    return {a.text_key: row for a, row in zip(listed, signatures) if a.text_key}
+
+
 def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: bool,
                    what: str = "passages", on_progress: Progress | None = None) -> dict[str, np.ndarray]:
     from tqdm import tqdm
@@ -285,22 +323,30 @@ def _stacked(lookup: dict[str, np.ndarray], hashes: list[str], dim: int) -> np.n
     return np.stack([lookup[h] for h in hashes]).astype(np.float32) if hashes else np.zeros((0, dim), np.float32)
 
 
-def _listed(articles: list[Article], chunks: list[Chunk]) -> list[IndexedArticle]:
+def _listed(articles: list[Article], chunks: list[Chunk], stories: dict[str, str]) -> list[IndexedArticle]:
     counts: dict[str, int] = {}
     for chunk in chunks:
         counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
-    return [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, counts.get(a.id, 0), a.date_inferred)
-            for a in articles]
+    return [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, counts.get(a.id, 0), a.date_inferred,
+                           stories.get(a.id, a.id), text_key(a.text)) for a in articles]
 
 
-def _write(directory: Path, manifest: dict, articles: list[Article], chunks: list[Chunk], sentences: list[Sentence],
-           lookup: dict[str, np.ndarray], dim: int) -> None:
+def _story_signatures(articles: list[Article], previous: dict[str, np.ndarray]) -> np.ndarray:
+    """The articles' MinHash signatures, reusing the previous index's for unchanged texts."""
+    rows = [previous.get(text_key(a.text)) for a in articles]
+    rows = [row if row is not None else signature(a.text) for row, a in zip(rows, articles)]
+    return np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint64)
+
+
+def _write(directory: Path, manifest: dict, listed: list[IndexedArticle], signatures: np.ndarray,
+           chunks: list[Chunk], sentences: list[Sentence], lookup: dict[str, np.ndarray], dim: int) -> None:
     import faiss
 
     directory.mkdir(parents=True)
     with (directory / "articles.jsonl").open("w", encoding="utf-8") as out:
-        for listed in _listed(articles, chunks):
-            out.write(json.dumps(asdict(listed), ensure_ascii=False) + "\n")
+        for article in listed:
+            out.write(json.dumps(asdict(article), ensure_ascii=False) + "\n")
+    np.save(directory / "story_signatures.npy", signatures)
     hashes = [c.content_hash for c in chunks]
     vectors = _stacked(lookup, hashes, dim)
     _write_records(directory / "chunks.jsonl", chunks, hashes)
@@ -343,11 +389,18 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     fresh_sentences = _embed_missing(embedder, missing_sentences, progress, "sentences", on_progress)
     lookup = {**cached, **fresh, **fresh_sentences}
     dim = int(next(iter(lookup.values())).shape[0]) if lookup else embedder.dim
+    signatures = _story_signatures(articles, _previous_signatures(directory))
+    stories = group_stories([a.id for a in articles], [a.date for a in articles], signatures)
+    listed = _listed(articles, chunks, stories)
+    told = {}
+    for story in stories.values():
+        told[story] = told.get(story, 0) + 1
     report = BuildReport(
         articles=len(articles), chunks=len(chunks), embedded=len(fresh),
         reused=sum(1 for h in hashes if h not in fresh), sentences_embedded=len(fresh_sentences),
         removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name,
-        dated=sum(1 for a in articles if _ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source))
+        dated=sum(1 for a in articles if _ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source),
+        grouped=sum(1 for story in stories.values() if told[story] > 1))
     manifest = {
         "format": FORMAT_VERSION, "model": embedder.name, "dim": dim,
         "chunk_size": chunk_size, "chunk_overlap": chunk_overlap,
@@ -360,7 +413,7 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
     directory.parent.mkdir(parents=True, exist_ok=True)
     report.seconds = round(time.perf_counter() - started, 3)
     manifest["seconds"] = report.seconds
-    _write(new, manifest, articles, chunks, sentences, lookup, dim)
+    _write(new, manifest, listed, signatures, chunks, sentences, lookup, dim)
     _swap_in(new, directory)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -31,6 +31,16 @@ LATEST_POOL = 3  # "最新…": the newest of this many best hits is the one to 
 STREAM_PIECE = 8  # characters per streamed piece of an extractive answer
 
 
+def newest_of(answer: Answer) -> str:
+    """When the quoted reports were published on different days (a figure revised, a later report),
+    a notice saying which is the newest; "" otherwise."""
+    days = {c.n: c.date[:10] for c in answer.citations if published_day(c.date)}
+    if len(set(days.values())) < 2:
+        return ""
+    newest = max(days, key=lambda n: (days[n], -n))
+    return f"引用的报道发布于不同日期，最新的是 [{newest}]（{days[newest]}）。"
+
+
 def check_question(question: str) -> str:
     """The question stripped, or QuestionError when it is empty or too long."""
     if not isinstance(question, str) or not question.strip():
@@ -132,6 +142,7 @@ class Engine:
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
             answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
+            answer.notice = newest_of(answer)
         answer.question = question
         return answer
 

@@ -100,3 +100,10 @@ def test_qa_ask_takes_as_of_and_shows_dates(tmp_path):
     assert "5.9%" in asked.stdout and "· 国家统计局 · 2023-10-18" in asked.stdout
     bad = run_qa("ask", "去年的收入", "--index", str(index), "--as-of", "2024/13/01")
     assert bad.returncode == 2 and "give a date as YYYY-MM-DD" in bad.stderr
+
+
+def test_a_comparison_quotes_both_years_and_says_which_is_newer(dated_engine):
+    answer = dated_engine.ask("2022年和2024年前三季度居民人均可支配收入分别是多少？", as_of=AS_OF)
+    assert "27650元" in answer.text and "30941元" in answer.text
+    newest = next(c.n for c in answer.citations if c.date.startswith("2024"))
+    assert answer.notice == f"引用的报道发布于不同日期，最新的是 [{newest}]（2024-10-18）。"

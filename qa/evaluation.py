@@ -26,6 +26,7 @@ from .embedding import make_embedder
 from .engine import Engine
 from .errors import DatasetError
 from .index import FORMAT_VERSION, build_index, resolve_index_dir
+from .question_time import parse_as_of
 from .retrieval import Hit
 from .scoring import Scorer
 
@@ -244,7 +245,7 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
     rows, misses = [], []
     top_k = engine.settings.top_k
     for question in dataset.questions:
-        when = date.fromisoformat(question.as_of[:10]) if question.as_of else as_of
+        when = parse_as_of(question.as_of) if question.as_of else as_of
         query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH, as_of=when)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
         answer = engine.extractive(question.question, query, hits[:top_k], as_of=when)

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .dates import parse_date
+
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _QUARTER = r"(?:第?(?P<q>[一二三四1-4])季度|(?P<half>上半年|下半年))"
 _EXPLICIT = re.compile(
@@ -31,9 +33,14 @@ class Period:
     start: date
     end: date
     said: str
+    relative: bool = False  # resolved against the as-of date ("去年", "上周"), not written out
 
     def overlaps(self, start: date, end: date) -> bool:
         return start <= self.end and self.start <= end
+
+    @property
+    def start_end(self) -> tuple[date, date]:
+        return self.start, self.end
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,8 @@ def asked_time(question: str, as_of: date) -> AskedTime:
     periods: list[Period] = []
     taken: list[tuple[int, int]] = []
 
-    def add(start: date, end: date, match: re.Match) -> None:
-        periods.append(Period(start, end, match.group(0)))
+    def add(start: date, end: date, match: re.Match, relative: bool = False) -> None:
+        periods.append(Period(start, end, match.group(0), relative))
         taken.append(match.span())
 
     for m in _EXPLICIT.finditer(question):
@@ -94,32 +101,30 @@ def asked_time(question: str, as_of: date) -> AskedTime:
         add(day, day, m)
     for m in _RELATIVE_YEAR.finditer(question):
         year = as_of.year + {"今年": 0, "去年": -1, "前年": -2, "明年": 1}[m["which"]]
-        add(*_year_part(year, m["q"], m["half"]), m)
+        add(*_year_part(year, m["q"], m["half"]), m, relative=True)
     for word, back in _DAYS.items():
         for m in re.finditer(word, question):
             day = as_of - timedelta(days=back)
-            add(day, day, m)
+            add(day, day, m, relative=True)
     for m in re.finditer(r"(上|本|这)(?:个)?(周|星期|月)", question):
         if m[2] == "月":
             year, month = (as_of.year, as_of.month) if m[1] != "上" else (
                 (as_of.year - 1, 12) if as_of.month == 1 else (as_of.year, as_of.month - 1))
-            add(*_month_span(year, month), m)
+            add(*_month_span(year, month), m, relative=True)
         else:
             monday = as_of - timedelta(days=as_of.weekday()) - timedelta(days=7 if m[1] == "上" else 0)
-            add(monday, monday + timedelta(days=6), m)
+            add(monday, monday + timedelta(days=6), m, relative=True)
     return AskedTime(tuple(periods), bool(_LATEST.search(question)))
 
 
 def passage_dates(published: str, text: str) -> list[tuple[date, date]]:
-    """The spans of days a passage is of: its article's publication day and the dates it names."""
+    """The spans of days a passage is of: its article's publication day first, then the dates it
+    names — written out ("2020年4月2日") or relative to the publication day ("今年", "上月", "昨天")."""
     spans = []
-    iso = _ISO.match(published or "")
-    if iso:
-        try:
-            day = date(int(iso["y"]), int(iso["m"]), int(iso["d"]))
-            spans.append((day, day))
-        except ValueError:
-            pass
+    day = published_day(published)
+    if day:
+        spans.append((day, day))
+        spans.extend(p.start_end for p in asked_time(text, day).periods if p.relative)
     for m in _PASSAGE_DATE.finditer(text):
         year = int(m["y"])
         try:
@@ -160,7 +165,7 @@ def parse_as_of(value: str | None) -> date:
     """An as-of date from YYYY-MM-DD (today when not given); ValueError names the expected form."""
     if not value:
         return date.today()
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        raise ValueError(f"--as-of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19") from None
+    iso, _ = parse_date(value)  # also "2024-6-15", as ChronoQA writes some
+    if not iso:
+        raise ValueError(f"--as-of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19")
+    return date.fromisoformat(iso[:10])

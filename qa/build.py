@@ -8,7 +8,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from .config import DEFAULT_MODEL, Settings
-from .corpus import article_files, load_articles
+from .corpus import READER_VERSION, article_files, load_articles
 from .embedding import Embedder, make_embedder
 from .errors import CorpusError
 from .index import BuildReport, Progress, build_index, read_manifest
@@ -16,8 +16,9 @@ from .locking import index_lock
 
 
 def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
-    """A hash of the corpus files' names and contents (a fresh clone or a copy is not 'changed')."""
-    digest = hashlib.sha1()
+    """A hash of the corpus files' names and contents and of the reader's version (a fresh clone or
+    a copy is not 'changed'; a new way of reading them is)."""
+    digest = hashlib.sha1(READER_VERSION.encode())
     for root in roots:
         root = Path(root)
         for file in article_files(root):

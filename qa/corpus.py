@@ -36,6 +36,9 @@ _SOURCE_LINE = re.compile(
     r"\s*(?:[（(][^）)]*[）)])?)\s*$"
 )
 _MAX_SOURCE_LINE = 40
+# Bumped whenever reading changes what an article is (its text, date or source): an index built by
+# an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
+READER_VERSION = "2: datelines, metadata lines, ISO dates"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
 # Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):

@@ -153,19 +153,16 @@ class Engine:
         return answer
 
     def one_per_story(self, hits: list[Hit]) -> list[Hit]:
-        """One hit per story (near-duplicate articles from several outlets): the earliest article's,
-        at the place of the story's best hit."""
-        best: dict[str, Hit] = {}
-        order: list[str] = []
+        """The hits without other outlets' copies of a story: of the articles of one story among
+        the hits, only the earliest one's chunks are kept (every chunk of it)."""
+        chosen: dict[str, str] = {}  # story → the article that tells it
         for hit in hits:
-            story = self.index.story_of(hit.chunk.article_id)
-            if story not in best:
-                order.append(story)
-                best[story] = hit
-            elif (self.index.published(hit.chunk.article_id) or "9999") < (
-                    self.index.published(best[story].chunk.article_id) or "9999"):
-                best[story] = hit
-        return [best[story] for story in order]
+            article = hit.chunk.article_id
+            story = self.index.story_of(article)
+            held = chosen.get(story)
+            if held is None or (self.index.published(article) or "9999") < (self.index.published(held) or "9999"):
+                chosen[story] = article
+        return [h for h in hits if chosen[self.index.story_of(h.chunk.article_id)] == h.chunk.article_id]
 
     def also_ran(self, article_id: str) -> tuple[str, ...]:
         """The other outlets (or titles) of the article's story, for "另见"."""

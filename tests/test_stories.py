@@ -65,3 +65,9 @@ def test_a_story_is_cited_once_with_the_other_outlets(tmp_path):
                               "--as-of", str(date(2024, 11, 29)), "--json", check=True).stdout)
     assert [(c["source"], c["also"]) for c in asked["citations"]] == [("国家统计局", ["中新网"])]
     assert "30941元" in asked["answer"]
+
+
+def test_every_chunk_of_a_single_article_is_kept(engine):
+    hits = engine.retriever.search("2024中国5G+工业互联网大会在武汉开幕", 10, "hybrid")
+    assert len({h.chunk.article_id for h in hits}) < len(hits)  # several chunks of one article
+    assert engine.one_per_story(hits) == hits

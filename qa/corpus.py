@@ -38,7 +38,7 @@ _SOURCE_LINE = re.compile(
 _MAX_SOURCE_LINE = 40
 # Bumped whenever reading changes what an article is (its text, date or source): an index built by
 # an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
-READER_VERSION = "2: datelines, metadata lines, ISO dates"
+READER_VERSION = "3: datelines read (kept in the lead), metadata lines out, ISO dates"
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
 # Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
@@ -158,15 +158,15 @@ def publication_date(raw: str, path: str, text: str) -> tuple[str, str]:
 def make_article(path: str, title: str, body: str, source: str = "", date: str = "",
                  url: str = "", ordinal: int = 0) -> Article | None:
     """Clean a raw body into an Article, or None when nothing readable is left. Source and date
-    come from the arguments, else the source lines, metadata lines or wire dateline at the top."""
+    come from the arguments, else the source lines, metadata lines or wire dateline at the top;
+    source and metadata lines leave the text, a dateline inside the lead stays."""
     paragraphs = [p.strip(" \t\u3000\xa0") for p in body.split("\n")]
     paragraphs = [p for p in paragraphs if p]
     found_source, found_date, paragraphs = _split_source_lines(paragraphs)
     meta_source, meta_date, paragraphs = _take_metadata_lines(paragraphs)
+    # A wire dateline opening the lead ("新华社北京10月24日电（记者 李明）记者24日从…") gives the source,
+    # place, day and reporters, and stays in the text: its day is often the only one the story names.
     dateline = parse_dateline(paragraphs[0]) if paragraphs else None
-    if dateline:
-        paragraphs[0] = paragraphs[0][dateline.length:].lstrip(" ，,：:　")
-        paragraphs = [p for p in paragraphs if p]
     text = "\n".join(repair_paragraphs(paragraphs))
     if not text:
         return None

@@ -54,10 +54,10 @@ def test_body_text_is_not_a_dateline(text):
     assert parse_dateline(text) is None
 
 
-def test_a_dateline_is_metadata_not_text():
-    article = make_article("news/2023.jsonl", "德国举行招待会",
-                           "人民网柏林7月28日电 （记者刘仲华、张慧中）7月27日晚，中国驻德国大使馆举行招待会。")
-    assert article.text == "7月27日晚，中国驻德国大使馆举行招待会。"
+def test_a_dateline_gives_metadata_and_stays_in_the_lead():
+    lead = "人民网柏林7月28日电 （记者刘仲华、张慧中）7月27日晚，中国驻德国大使馆举行招待会。"
+    article = make_article("news/2023.jsonl", "德国举行招待会", lead)
+    assert article.text == lead  # its day may be the only one the story names
     assert (article.source, article.place, article.reporters) == ("人民网", "柏林", ("刘仲华", "张慧中"))
     assert (article.date, article.date_raw, article.date_inferred) == ("2023-07-28", "7月28日", "file")
 

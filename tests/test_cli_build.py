@@ -17,7 +17,9 @@ def test_build_is_incremental(tmp_path, corpus_copy):
     index = str(tmp_path / "index")
     first = _build_json("--corpus", str(corpus_copy), "--index", index)
     assert first["articles"] == 3 and first["embedded"] == first["chunks"] > 10
-    assert set(first) == {"articles", "chunks", "embedded", "reused", "sentences_embedded", "removed", "seconds", "model"}
+    assert set(first) == {"articles", "chunks", "embedded", "reused", "sentences_embedded", "removed", "seconds", "model",
+                          "dated", "sourced", "grouped"}
+    assert (first["dated"], first["sourced"], first["grouped"]) == (3, 2, 0)
     assert first["sentences_embedded"] > first["chunks"]
     second = _build_json("--corpus", str(corpus_copy), "--index", index)
     assert (second["embedded"], second["reused"], second["sentences_embedded"]) == (0, first["chunks"], 0)

@@ -12,11 +12,13 @@ import os
 
 from .answer import MARKER, Answer
 from .engine import Engine
+from .errors import QuestionError
 from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
 from .library_view import library_view
 from .live import LiveEngine
 from .openai_api import openai_router
 from .page import as_text, readable_error
+from .question_time import parse_as_of
 
 TITLE = "新闻问答"
 # Events answered at once (questions, and the /ask API); the 资料库's uploads and deletions run one at
@@ -92,11 +94,15 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
         except Exception as error:  # the page shows a message; the server keeps serving
             raise readable_error(error) from error
 
-    def ask(question: str, history: list[str] | None = None) -> dict:
-        """Answer a question (a follow-up of the earlier questions in `history`, oldest first);
-        the same JSON object as `qa ask --json`."""
+    def ask(question: str, history: list[str] | None = None, as_of: str | None = None) -> dict:
+        """Answer a question (a follow-up of the earlier questions in `history`, oldest first; time
+        in it read as of `as_of`, YYYY-MM-DD, today by default); the same JSON object as `qa ask --json`."""
         try:
-            return live.current().ask(question, list(history or [])).to_json()
+            try:
+                when = parse_as_of(as_of)
+            except ValueError as error:
+                raise QuestionError(str(error).replace("--as-of", "as_of")) from None
+            return live.current().ask(question, list(history or []), as_of=when).to_json()
         except Exception as error:
             raise readable_error(error) from error
 

@@ -85,6 +85,15 @@ def test_api_ask_takes_the_conversation_for_follow_ups(client):
     assert "市长" in resolved["answer"]
 
 
+def test_api_ask_reads_time_as_of_a_date(client):
+    from gradio_client.exceptions import AppError
+
+    answer = client.predict("11月19日开幕的大会设置了哪些实物交互体验展示区？", [], "2024-11-29", api_name="/ask")
+    assert "实物交互体验展示区" in answer["answer"] and answer["citations"][0]["date"] == "2024-11-19"
+    with pytest.raises(AppError, match="give a date as YYYY-MM-DD"):
+        client.predict("去年的大会", [], "2024/13/01", api_name="/ask")
+
+
 def test_empty_question_is_a_readable_error_and_the_server_keeps_serving(client):
     from gradio_client.exceptions import AppError
 

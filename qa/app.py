@@ -12,7 +12,6 @@ import os
 
 from .answer import MARKER, Answer
 from .engine import Engine
-from .errors import QuestionError
 from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
 from .library_view import library_view
 from .live import LiveEngine
@@ -98,11 +97,7 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
         """Answer a question (a follow-up of the earlier questions in `history`, oldest first; time
         in it read as of `as_of`, YYYY-MM-DD, today by default); the same JSON object as `qa ask --json`."""
         try:
-            try:
-                when = parse_as_of(as_of)
-            except ValueError as error:
-                raise QuestionError(str(error).replace("--as-of", "as_of")) from None
-            return live.current().ask(question, list(history or []), as_of=when).to_json()
+            return live.current().ask(question, list(history or []), as_of=parse_as_of(as_of)).to_json()
         except Exception as error:
             raise readable_error(error) from error
 

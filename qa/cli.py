@@ -75,8 +75,8 @@ def _as_of(ctx, param, value):
 
     try:
         return parse_as_of(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error).removeprefix("--as-of "), param_hint="--as-of") from None
+    except QAError as error:
+        raise click.BadParameter(str(error), param_hint="--as-of") from None
 
 
 as_of_option = click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .dates import parse_date, parse_dateline, year_in_path, years_in_text
+from .dates import ISO_DATE, parse_date, parse_dateline, year_in_path, years_in_text
 from .errors import CorpusError
 from .formats import READERS, TEXT_KINDS, decode_text, detect_kind
 
@@ -39,7 +39,6 @@ _MAX_SOURCE_LINE = 40
 # Bumped whenever reading changes what an article is (its text, date or source): an index built by
 # an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
 READER_VERSION = "3: datelines read (kept in the lead), metadata lines out, ISO dates"
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
 # Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
 # kept as metadata, never article text (so never an answer sentence).
@@ -134,7 +133,8 @@ def _take_metadata_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
         if near_edge and len(paragraph) <= _MAX_METADATA_LINE and _METADATA_LINE.match(paragraph):
             found = _METADATA_SOURCE.search(paragraph)
             source = source or (found.group(1) if found else "")
-            date = date or (_DATE.search(paragraph).group(0) if _DATE.search(paragraph) else "")
+            found_date = _DATE.search(paragraph)
+            date = date or (found_date.group(0) if found_date else "")
         else:
             kept.append(paragraph)
     return source, date, kept
@@ -190,12 +190,12 @@ def with_corpus_years(articles: list[Article]) -> list[Article]:
     """Articles whose date still lacks a year get the corpus' most common year; in a corpus with no
     year at all, first the latest year each article names ("2024年…"). Each says where its year came from."""
     def undated(article: Article) -> bool:
-        return bool(article.date_raw) and not _ISO.match(article.date)
+        return bool(article.date_raw) and not ISO_DATE.match(article.date)
 
-    if not any(_ISO.match(a.date) for a in articles):
+    if not any(ISO_DATE.match(a.date) for a in articles):
         articles = [_with_year(a, max(years_in_text(a.text), default=None), "article") if undated(a) else a
                     for a in articles]
-    years = Counter(int(a.date[:4]) for a in articles if _ISO.match(a.date))
+    years = Counter(int(a.date[:4]) for a in articles if ISO_DATE.match(a.date))
     if not years:
         return articles
     year = years.most_common(1)[0][0]

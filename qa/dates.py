@@ -18,6 +18,7 @@ _FULL = re.compile(
 _SHORT_YEAR = re.compile(r"^(?P<y>\d{2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s+(?P<H>\d{1,2})[:：](?P<M>\d{2}))?")
 _PARTIAL = re.compile(
     r"(?<!\d)(?P<m>\d{1,2})\s*[-/月]\s*(?P<d>\d{1,2})(?!\d)\s*日?(?:\s*(?P<H>\d{1,2})[:：](?P<M>\d{2}))?")
+ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")  # what parse_date returns, time or not
 _YEAR_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*年")
 _YEAR_IN_PATH = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 

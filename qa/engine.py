@@ -155,14 +155,14 @@ class Engine:
     def one_per_story(self, hits: list[Hit]) -> list[Hit]:
         """The hits without other outlets' copies of a story: of the articles of one story among
         the hits, only the earliest one's chunks are kept (every chunk of it)."""
-        chosen: dict[str, str] = {}  # story → the article that tells it
+        chosen: dict[str, Hit] = {}  # story → a hit of the earliest article that tells it
         for hit in hits:
-            article = hit.chunk.article_id
-            story = self.index.story_of(article)
+            story = self.index.story_of(hit.chunk.article_id)
             held = chosen.get(story)
-            if held is None or (self.index.published(article) or "9999") < (self.index.published(held) or "9999"):
-                chosen[story] = article
-        return [h for h in hits if chosen[self.index.story_of(h.chunk.article_id)] == h.chunk.article_id]
+            if held is None or (hit.chunk.date or "9999") < (held.chunk.date or "9999"):
+                chosen[story] = hit
+        return [h for h in hits
+                if chosen[self.index.story_of(h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
 
     def also_ran(self, article_id: str) -> tuple[str, ...]:
         """The other outlets (or titles) of the article's story, for "另见"."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from .chunking import Chunk, Sentence, split_article, split_sentences
 from .corpus import Article
 from .embedding import Embedder
 from .errors import IndexMismatchError, IndexMissingError
+from .dates import ISO_DATE
 from .stories import NUM_PERM, group_stories, signature, text_key
 
 FORMAT_VERSION = 2  # 2: sentence vectors
@@ -36,7 +36,6 @@ ANN_THRESHOLD = 20_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
 EMBED_BATCH = 32
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -119,11 +118,6 @@ class Index:
     def retellings(self, article_id: str) -> list[IndexedArticle]:
         """The other articles of the article's story (other outlets' copies), earliest first."""
         return [a for a in self._stories.get(self.story_of(article_id), []) if a.id != article_id]
-
-    def published(self, article_id: str) -> str:
-        """The article's date as listed ("" when unknown)."""
-        listed = self._listed.get(article_id)
-        return listed.date if listed else ""
 
     def sentence_rows(self, chunk: Chunk) -> list[int]:
         """Rows (into `sentences`, `sentence_vectors`) of the sentences inside the chunk, in order."""
@@ -399,7 +393,7 @@ def build_index(articles: list[Article], directory: Path, embedder: Embedder, ch
         articles=len(articles), chunks=len(chunks), embedded=len(fresh),
         reused=sum(1 for h in hashes if h not in fresh), sentences_embedded=len(fresh_sentences),
         removed=len(previous_articles - {a.id for a in articles}), seconds=0.0, model=embedder.name,
-        dated=sum(1 for a in articles if _ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source),
+        dated=sum(1 for a in articles if ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source),
         grouped=sum(1 for story in stories.values() if told[story] > 1))
     manifest = {
         "format": FORMAT_VERSION, "model": embedder.name, "dim": dim,

@@ -16,7 +16,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -51,14 +50,6 @@ def question_and_history(messages) -> tuple[str, list[str]]:
     if not users:
         raise QuestionError("`messages` has no user message: put the question in a {\"role\": \"user\"} message")
     return users[-1], [u for u in users[:-1] if u.strip()]
-
-
-def _as_of(value) -> date:
-    """The request's `as_of` (YYYY-MM-DD; today when absent), or QuestionError."""
-    try:
-        return parse_as_of(value if isinstance(value, str) else None)
-    except ValueError as error:
-        raise QuestionError(f"`as_of` {value!r}: give a date as YYYY-MM-DD") from error
 
 
 def _completion_id() -> str:
@@ -133,7 +124,7 @@ def openai_router(live: LiveEngine, api_key: str | None = None):
             return denied
         try:
             question, history = question_and_history(body.get("messages"))
-            as_of = _as_of(body.get("as_of"))
+            as_of = parse_as_of(body.get("as_of"))
             engine = live.current()
             created = int(time.time())
             if body.get("stream"):

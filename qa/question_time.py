@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .dates import parse_date
+from .dates import ISO_DATE, parse_date
+from .errors import QuestionError
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _QUARTER = r"(?:第?(?P<q>[一二三四1-4])季度|(?P<half>上半年|下半年))"
@@ -23,7 +24,6 @@ _LATEST = re.compile(r"最新|最近|目前|当前|眼下|现在|如今|近期")
 _DAYS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
 # Dates a passage names: a day, a month or a year ("2020年4月2日", "2023年8月", "2023年").
 _PASSAGE_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})\s*年(?:\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*日)?)?")
-_ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def time_match(asked: AskedTime, published: str, text: str) -> int:
     spans = passage_dates(published, text)
     if not spans:
         return 0
-    published_in = published and _ISO.match(published) and any(p.overlaps(*spans[0]) for p in asked.periods)
+    published_in = published and ISO_DATE.match(published) and any(p.overlaps(*spans[0]) for p in asked.periods)
     if published_in:
         return 2
     return 1 if any(p.overlaps(start, end) for p in asked.periods for start, end in spans) else 0
@@ -154,18 +154,18 @@ def time_match(asked: AskedTime, published: str, text: str) -> int:
 
 def published_day(published: str) -> date | None:
     """The day an article was published (None when its date is unknown or has no year)."""
-    iso = _ISO.match(published or "")
+    iso = ISO_DATE.match(published or "")
     try:
         return date(int(iso["y"]), int(iso["m"]), int(iso["d"])) if iso else None
     except ValueError:
         return None
 
 
-def parse_as_of(value: str | None) -> date:
-    """An as-of date from YYYY-MM-DD (today when not given); ValueError names the expected form."""
-    if not value:
+def parse_as_of(value: object) -> date:
+    """An as-of date from YYYY-MM-DD (today when not given); QuestionError names the expected form."""
+    if value is None or value == "":
         return date.today()
-    iso, _ = parse_date(value)  # also "2024-6-15", as ChronoQA writes some
+    iso, _ = parse_date(value) if isinstance(value, str) else ("", False)  # also "2024-6-15", as ChronoQA writes
     if not iso:
-        raise ValueError(f"--as-of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19")
+        raise QuestionError(f"as of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19")
     return date.fromisoformat(iso[:10])

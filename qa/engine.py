@@ -138,7 +138,7 @@ class Engine:
         ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
         those sentences answer it. A question about a period is answered from passages of that
         period only (or of the newest report, for "最新…")."""
-        hits = self.one_per_story(self.of_the_asked_time(hits, self.asked(query, as_of)))
+        hits = self.quotable(query, hits, as_of)
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -151,6 +151,11 @@ class Engine:
             answer.notice = newest_of(answer)
         answer.question = question
         return answer
+
+    def quotable(self, query: str, hits: list[Hit], as_of: date | None = None) -> list[Hit]:
+        """The hits an answer (extractive or the LLM's) may draw on: of the asked period, one copy
+        of each story."""
+        return self.one_per_story(self.of_the_asked_time(hits, self.asked(query, as_of)))
 
     def one_per_story(self, hits: list[Hit]) -> list[Hit]:
         """The hits without other outlets' copies of a story: of the articles of one story among
@@ -186,7 +191,7 @@ class Engine:
                 yield extractive.text[:end], None
             yield extractive.text, extractive
             return
-        hits = self.of_the_asked_time(hits, self.asked(query, as_of))
+        hits = self.quotable(query, hits, as_of)
         sources = [h.chunk for h in hits[:LLM_SOURCES]]
         text = ""
         try:

@@ -51,7 +51,7 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
         return f'<div class="empty-sources">资料中没有找到答案。最接近的资料：<ul>{rows}</ul></div>'
     cards = []
     for c in answer.citations:
-        passage = engine.index.passage_containing(c.article_id, c.start, c.end)
+        passage = engine.store.passage_containing(c.article_id, c.start, c.end)
         if passage is None:
             body = f"<mark>{html.escape(c.quote)}</mark>"
         else:
@@ -71,7 +71,7 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
 
 def example_questions(engine: Engine, limit: int = 4) -> list[str]:
     """Questions drawn from the corpus: one about each of the first articles, by title."""
-    titles = list(dict.fromkeys(c.title for c in engine.index.chunks))[:limit]
+    titles = list(dict.fromkeys(a.title for a in engine.store.articles()[:limit * 4]))[:limit]
     return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
 
 

@@ -11,8 +11,9 @@ from .config import DEFAULT_MODEL, Settings
 from .corpus import READER_VERSION, article_files, load_articles
 from .embedding import Embedder, make_embedder
 from .errors import CorpusError
-from .index import BuildReport, Progress, build_index, read_manifest
+from .index import BuildReport, Progress, build_index
 from .locking import index_lock
+from .stores import location_for
 
 
 def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
@@ -29,13 +30,13 @@ def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
 
 def index_is_current(settings: Settings) -> bool:
     """True when the index exists, uses the settings' model and chunking, and matches the corpus files."""
-    manifest = read_manifest(settings.index_dir)
+    manifest = location_for(settings).manifest()
     if manifest is None:
         return False
-    return (manifest.get("model") == (settings.model or manifest.get("model"))
-            and manifest.get("chunk_size") == settings.chunk_size
-            and manifest.get("chunk_overlap") == settings.chunk_overlap
-            and manifest.get("corpus_fingerprint") == corpus_fingerprint(settings.corpus))
+    return (manifest.model == (settings.model or manifest.model)
+            and manifest.chunk_size == settings.chunk_size
+            and manifest.chunk_overlap == settings.chunk_overlap
+            and manifest.corpus_fingerprint == corpus_fingerprint(settings.corpus))
 
 
 def build(settings: Settings, strict: bool = False, progress: bool = True, wait: bool = True,
@@ -44,7 +45,7 @@ def build(settings: Settings, strict: bool = False, progress: bool = True, wait:
     """Read the articles under settings.corpus and (re)build the index at settings.index_dir,
     holding the index's writer lock (waiting for another build, or BuildRunningError without `wait`).
     `embedder` saves loading the model again when the caller has it (the chat does)."""
-    with index_lock(settings.index_dir, what=what, wait=wait, on_wait=on_wait):
+    with index_lock(location_for(settings).lock_dir, what=what, wait=wait, on_wait=on_wait):
         return _build_locked(settings, strict, progress, embedder, on_progress)
 
 
@@ -54,12 +55,13 @@ def _build_locked(settings: Settings, strict: bool, progress: bool, embedder: Em
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
         raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl/.pdf/.html/.docx files (see README, `qa build`)")
-    previous = read_manifest(settings.index_dir) or {}
-    model = settings.model or previous.get("model") or DEFAULT_MODEL  # keep the index's model unless told
+    location = location_for(settings)
+    previous = location.manifest()
+    model = settings.model or (previous.model if previous else DEFAULT_MODEL)  # keep the index's model unless told
     if embedder is None or embedder.name != model:
         embedder = make_embedder(model)
     report = build_index(
-        loaded.articles, settings.index_dir, embedder, settings.chunk_size,
+        loaded.articles, location, embedder, settings.chunk_size,
         settings.chunk_overlap, progress=progress, on_progress=on_progress,
         extra_manifest={"corpus": [str(p) for p in settings.corpus],
                         "corpus_fingerprint": corpus_fingerprint(settings.corpus)})

@@ -200,9 +200,9 @@ def chat(corpus, index_dir, model, host, port, api_key, auth) -> None:
         "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
         "请用 --auth USER:PASSWORD 启动（或只监听 127.0.0.1）。"))
     _warn_if_open(host, api_key)
-    index = live.current().index
-    click.echo(f"新闻问答 on http://{host}:{port} — {len(index.chunks)} passages from "
-               f"{index.manifest['articles']} articles; OpenAI-compatible API at http://{host}:{port}/v1 "
+    manifest = live.current().store.manifest
+    click.echo(f"新闻问答 on http://{host}:{port} — {manifest.chunks} passages from "
+               f"{manifest.articles} articles; OpenAI-compatible API at http://{host}:{port}/v1 "
                "(Ctrl+C to stop)", err=True)
     serve(live, knowledge_base, host=host, port=port, auth=credentials, api_key=api_key)
 
@@ -218,7 +218,7 @@ def serve_api(index_dir, model, host, port, api_key) -> None:
 
     live = _open_live((), index_dir, model, build_first=False)
     _warn_if_open(host, api_key)
-    click.echo(f"新闻问答 API on http://{host}:{port}/v1 — {len(live.current().index.chunks)} passages "
+    click.echo(f"新闻问答 API on http://{host}:{port}/v1 — {live.current().store.manifest.chunks} passages "
                "(Ctrl+C to stop)", err=True)
     serve(live, None, host=host, port=port, api_key=api_key)
 
@@ -283,9 +283,9 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
             results[name], missed, facets = evaluate_mode(engine, data, name, cut_offs, bar.update, as_of)
         results.update({f"{name} · {facet}": values for facet, values in facets.items()})
         misses.extend(missed)
-    click.echo(f"\n{data.name}: {len(data.questions)} questions, {len(engine.index.chunks)} chunks "
-               f"of {engine.index.manifest['articles']} passages, model {engine.index.manifest['model']}, "
-               f"chunk size {engine.index.manifest['chunk_size']}\n")
+    manifest = engine.store.manifest
+    click.echo(f"\n{data.name}: {len(data.questions)} questions, {manifest.chunks} chunks "
+               f"of {manifest.articles} passages, model {manifest.model}, chunk size {manifest.chunk_size}\n")
     click.echo(markdown_table(results))
     if json_path:
         json_path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

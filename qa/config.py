@@ -37,6 +37,8 @@ class Settings:
     top_k: int = 5
     mode: str = "hybrid"
     threads: int = 0  # 0: let each numeric library decide
+    store: str = ""  # "": the local folder; PATH.db: Milvus Lite; http(s)://host:19530: a Milvus server
+    collection: str = "default"
 
     @classmethod
     def load(cls, **flags: object) -> "Settings":
@@ -50,6 +52,8 @@ class Settings:
             top_k=int(_env("TOP_K", "5")),
             mode=_env("MODE", "hybrid"),
             threads=int(_env("THREADS", "0")),
+            store=_env("STORE", ""),
+            collection=_env("COLLECTION", "default"),
         )
         base = replace(base, model=canonical_model(base.model))
         given = {k: v for k, v in flags.items() if v is not None and v != ()}

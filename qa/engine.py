@@ -13,11 +13,11 @@ from .config import MODES, Settings
 from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
 from .followup import focus_terms, resolve_followup
-from .index import Index, load_index, term_weights
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
 from .question_time import AskedTime, asked_time, published_day, time_match
 from .retrieval import CANDIDATES, Hit, Retriever
 from .scoring import Candidate, Scorer, features, folded, load_scorer
+from .stores import Location, Store, location_for
 from .text import lexical_terms
 
 MAX_QUESTION_CHARS = 500
@@ -58,9 +58,9 @@ def check_question(question: str) -> str:
 
 @dataclass
 class Engine:
-    """An index, its embedder and the answering settings, loaded once and asked many times."""
+    """A store, its embedder and the answering settings, opened once and asked many times."""
 
-    index: Index
+    store: Store
     retriever: Retriever
     settings: Settings
     scorer: Scorer
@@ -68,13 +68,14 @@ class Engine:
     time_aware: bool = True  # False: the pipeline without time handling (for `qa eval --no-time`)
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None) -> "Engine":
-        """Load the index at settings.index_dir (checking the model, when one was asked for) and the
-        answer scorer (the shipped one unless given)."""
+    def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None,
+             location: Location | None = None, reuse: Store | None = None) -> "Engine":
+        """Open the store the settings name (checking the model, when one was asked for) and the
+        answer scorer (the shipped one unless given); `reuse` lends what an earlier store loaded."""
         limit_threads(settings.threads)
-        index = load_index(settings.index_dir, model=settings.model)
-        embedder = embedder or make_embedder(index.manifest["model"])
-        return cls(index, Retriever(index, embedder), settings, scorer or load_scorer(), LLMConfig.from_env())
+        store = (location or location_for(settings)).open(model=settings.model, reuse=reuse)
+        embedder = embedder or make_embedder(store.manifest.model)
+        return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), LLMConfig.from_env())
 
     def asked(self, query: str, as_of: date | None = None) -> AskedTime:
         """The periods the query asks about, as of `as_of` (today when not given)."""
@@ -117,8 +118,8 @@ class Engine:
 
     def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
         """The sentences of the hits, their feature table and the query terms' weights."""
-        weights = term_weights(self.index.bm25, lexical_terms(query))
-        candidates, table = features(query, self.retriever.query_vector(query), self.index, hits, weights)
+        weights = self.store.term_weights(lexical_terms(query))
+        candidates, table = features(query, self.retriever.query_vector(query), self.store, hits, weights)
         return candidates, table, weights
 
     def rank(self, query: str, hits: list[Hit], focus: list[str] | None = None
@@ -160,18 +161,22 @@ class Engine:
     def one_per_story(self, hits: list[Hit]) -> list[Hit]:
         """The hits without other outlets' copies of a story: of the articles of one story among
         the hits, only the earliest one's chunks are kept (every chunk of it)."""
+        listed = self.store.articles_by_id([h.chunk.article_id for h in hits])
+        story_of = {i: (a.story or a.id) for i, a in listed.items()}
         chosen: dict[str, Hit] = {}  # story → a hit of the earliest article that tells it
         for hit in hits:
-            story = self.index.story_of(hit.chunk.article_id)
+            story = story_of.get(hit.chunk.article_id, hit.chunk.article_id)
             held = chosen.get(story)
             if held is None or (hit.chunk.date or "9999") < (held.chunk.date or "9999"):
                 chosen[story] = hit
         return [h for h in hits
-                if chosen[self.index.story_of(h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
+                if chosen[story_of.get(h.chunk.article_id, h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
 
     def also_ran(self, article_id: str) -> tuple[str, ...]:
         """The other outlets (or titles) of the article's story, for "另见"."""
-        names = [a.source or a.title for a in self.index.retellings(article_id)]
+        listed = self.store.articles_by_id([article_id]).get(article_id)
+        story = (listed.story or listed.id) if listed else article_id
+        names = [a.source or a.title for a in self.store.story_members([story]).get(story, []) if a.id != article_id]
         return tuple(dict.fromkeys(n for n in names if n))
 
     def ask(self, question: str, history: list[str] | None = None, mode: str | None = None,

@@ -25,11 +25,13 @@ from .config import DEFAULT_MODEL, Settings
 from .embedding import make_embedder
 from .engine import Engine
 from .errors import DatasetError
-from .index import FORMAT_VERSION, build_index, resolve_index_dir
+from .index import build_index
+from .stores import Location
 from .question_time import parse_as_of
 from .retrieval import Hit
 from .scoring import Scorer
 
+CACHE_NAMING = 2  # part of the cache folders' names (fixed: a build upgrades an older index in place)
 RANK_DEPTH = 10  # articles ranked per question for mrr@10 / ndcg@10
 CHUNK_DEPTH = 50  # chunks retrieved to find those articles
 QUERY_BATCH = 64
@@ -175,7 +177,7 @@ def load_dataset(path: Path, limit: int | None = None) -> Dataset:
 
 def index_cache_key(dataset: Dataset, model: str, chunk_size: int, chunk_overlap: int) -> str:
     """Name of the cached index of a SQuAD dataset: its content, the model and the chunking."""
-    raw = f"{dataset.content_key()}|{model}|{chunk_size}|{chunk_overlap}|{FORMAT_VERSION}"
+    raw = f"{dataset.content_key()}|{model}|{chunk_size}|{chunk_overlap}|{CACHE_NAMING}"
     return f"{dataset.name}-{hashlib.sha1(raw.encode()).hexdigest()[:12]}"
 
 
@@ -301,7 +303,7 @@ def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpu
     model = settings.model or DEFAULT_MODEL
     if dataset.articles:
         directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
-        if resolve_index_dir(directory) is None:
+        if Location(directory).manifest() is None:  # none yet, or of an older format: built (vectors kept)
             build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
                         settings.chunk_overlap, extra_manifest={"dataset": dataset.name})
         settings = replace(settings, index_dir=directory)

@@ -19,7 +19,8 @@ from .config import Settings
 from .corpus import ARTICLE_SUFFIXES, LoadReport, parse_file
 from .errors import CorpusError, PermissionRefusedError, UploadError
 from .formats import detect_kind
-from .index import BuildReport, IndexedArticle, Progress
+from .index import BuildReport, Progress
+from .stores import IndexedArticle
 from .live import LiveEngine
 from .text import normalise
 
@@ -67,7 +68,7 @@ class KnowledgeBase:
 
     def articles(self, title_query: str = "") -> list[IndexedArticle]:
         """The indexed articles whose title contains `title_query` (case, width and script folded)."""
-        listed = self.live.current().index.articles
+        listed = self.live.current().store.articles()
         wanted = normalise(title_query.strip()).lower()
         return [a for a in listed if wanted in normalise(a.title).lower()] if wanted else list(listed)
 

@@ -25,9 +25,9 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
     def listing(query: str):
         articles = knowledge_base.articles(query or "")
         rows = [[a.title, a.source or "来源不详", a.date, a.path, a.chunks] for a in articles]
-        index = knowledge_base.live.current().index
-        summary = (f"共 {len(index.articles)} 篇文章、{len(index.chunks)} 个段落；索引更新于 "
-                   f"{index.manifest.get('built_at', '未知')}")
+        manifest = knowledge_base.live.current().store.manifest
+        summary = (f"共 {manifest.articles} 篇文章、{manifest.chunks} 个段落；索引更新于 "
+                   f"{manifest.built_at or '未知'}")
         if query:
             summary += f"；标题含“{as_text(query)}”的 {len(rows)} 篇"
         return rows, [a.path for a in articles], summary

@@ -1,4 +1,4 @@
-"""Search the index: BM25 over jieba terms, dense FAISS search, and their reciprocal-rank fusion."""
+"""Search a store: BM25 over jieba terms, dense search, and their reciprocal-rank fusion."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from .chunking import Chunk
 from .config import MODES
 from .embedding import Embedder
-from .index import Index
+from .stores import Store
 from .text import lexical_terms
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
@@ -26,7 +26,7 @@ class Hit:
     score: float
     dense: float | None = None
     lexical: float | None = None
-    position: int = -1  # the chunk's row in the index
+    position: int = -1  # the chunk's key in the store
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
@@ -39,11 +39,11 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[in
 
 
 class Retriever:
-    """Lexical, dense or hybrid search over one loaded index with its embedder; safe to share
+    """Lexical, dense or hybrid search over one store with its embedder; safe to share
     between threads (the query cache is guarded, the rest is read-only)."""
 
-    def __init__(self, index: Index, embedder: Embedder) -> None:
-        self.index = index
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
         self._cache_size = QUERY_CACHE
@@ -75,8 +75,8 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, k)  # the same fused lists for every k up to 50: `qa eval` searches as `qa ask`
-        dense = dict(self.index.dense_search(self.query_vector(query), depth)) if mode != "bm25" else {}
-        lexical = dict(self.index.lexical_search(lexical_terms(query), depth)) if mode != "dense" else {}
+        dense = dict(self.store.dense_search(self.query_vector(query), depth)) if mode != "bm25" else {}
+        lexical = dict(self.store.lexical_search(lexical_terms(query), depth)) if mode != "dense" else {}
         if mode == "dense":
             scored = dense
         elif mode == "bm25":
@@ -84,4 +84,5 @@ class Retriever:
         else:
             scored = reciprocal_rank_fusion([list(dense), list(lexical)])
         best = sorted(scored, key=lambda p: (-scored[p], p))[:k]
-        return [Hit(self.index.chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]
+        chunks = self.store.chunks(best)
+        return [Hit(chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]

@@ -22,8 +22,9 @@ import numpy as np
 
 from .chunking import Sentence
 from .errors import ModelLoadError
-from .index import Index
 from .retrieval import Hit
+from .stores import Store
+from .stores.base import article_num_of
 from .text import normalise, tagged_words
 
 SCORER_PATH = Path(__file__).resolve().parent / "models" / "scorer.json"
@@ -58,7 +59,7 @@ class Candidate:
 
     hit: Hit
     sentence: Sentence
-    row: int  # the sentence's row in the index
+    row: int  # the sentence's key in the store
     score: float = 0.0
 
     @property
@@ -115,32 +116,36 @@ def constraint_terms(question: str) -> set[str]:
     return names | set(_NUMBER.findall(folded(question)))
 
 
-def _neighbour_coverage(index: Index, row: int, step: int, weights: dict[str, float]) -> float:
+def _neighbour_coverage(texts: dict[int, str], key: int, step: int, weights: dict[str, float]) -> float:
     """Coverage of the sentence before (step -1) or after (+1) in the same article; 0 at its ends."""
-    other = row + step
-    if 0 <= other < len(index.sentences) and index.sentences[other].article_id == index.sentences[row].article_id:
-        return coverage(weights, index.sentences[other].text)
-    return 0.0
+    other = texts.get(key + step)
+    return coverage(weights, other) if other is not None else 0.0
 
 
-def gather(index: Index, hits: list[Hit]) -> list[Candidate]:
-    """Every sentence of the hits, once, with the best-ranked hit that holds it."""
+def gather(store: Store, hits: list[Hit]) -> tuple[list[Candidate], dict[int, str]]:
+    """Every sentence of the hits, once, with the best-ranked hit that holds it; and the text of
+    every sentence of their articles, by key (for the neighbours)."""
+    by_article = store.sentences_of([article_num_of(h.position) for h in hits])
     found: dict[int, Candidate] = {}
     for hit in hits:
-        for row in index.sentence_rows(hit.chunk):
-            found.setdefault(row, Candidate(hit, index.sentences[row], row))
-    return list(found.values())
+        chunk = hit.chunk
+        for stored in by_article.get(article_num_of(hit.position), []):
+            if stored.sentence.start >= chunk.start and stored.sentence.end <= chunk.end:
+                found.setdefault(stored.key, Candidate(hit, stored.sentence, stored.key))
+    texts = {s.key: s.sentence.text for sentences in by_article.values() for s in sentences}
+    return list(found.values()), texts
 
 
-def features(question: str, query_vector: np.ndarray, index: Index, hits: list[Hit],
+def features(question: str, query_vector: np.ndarray, store: Store, hits: list[Hit],
              weights: dict[str, float]) -> tuple[list[Candidate], np.ndarray]:
     """The candidates of the hits and their feature matrix (rows in FEATURES order)."""
-    candidates = gather(index, hits)
+    candidates, texts = gather(store, hits)
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), np.float32)
-    sentence_sim = index.sentence_vectors[[c.row for c in candidates]] @ query_vector
+    sentence_sim = store.sentence_vectors([c.row for c in candidates]) @ query_vector
     sim_rank = np.argsort(np.argsort(-sentence_sim, kind="stable"), kind="stable")
-    passage_sims = {h.position: float(index.vectors[h.position] @ query_vector) for h in hits}
+    positions = list(dict.fromkeys(h.position for h in hits))
+    passage_sims = dict(zip(positions, (store.chunk_vectors(positions) @ query_vector).tolist()))
     best_passage = max(passage_sims.values())
     best_lexical = max((h.lexical or 0.0) for h in hits) or 1.0
     top_weight = max(weights.values(), default=0.0) or 1.0
@@ -163,7 +168,7 @@ def features(question: str, query_vector: np.ndarray, index: Index, hits: list[H
             passage_sims[c.hit.position], passage_sims[c.hit.position] - best_passage,
             1.0 / rank[c.hit.position], (c.hit.lexical or 0.0) / best_lexical,
             covered[i], covered[i] - covered.max(),
-            _neighbour_coverage(index, c.row, -1, weights), _neighbour_coverage(index, c.row, 1, weights),
+            _neighbour_coverage(texts, c.row, -1, weights), _neighbour_coverage(texts, c.row, 1, weights),
             coverage(weights, context), coverage(weights, passage), coverage(weights, chunk.title),
             max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight,
             max((w for t, w in weights.items() if t not in near), default=0.0) / top_weight,

@@ -10,6 +10,7 @@ import pytest
 
 from qa.corpus import load_articles, make_article, with_corpus_years
 from qa.dates import parse_date, parse_dateline
+from qa.stores import Location
 
 from .conftest import SHARED_DATA, run_qa
 
@@ -99,5 +100,5 @@ def test_build_reports_dated_and_sourced_articles_of_real_news(tmp_path):
     report = json.loads(run_qa("build", "--corpus", str(tmp_path / "news.jsonl"), "--index", str(tmp_path / "index"),
                                "--model", "e5-small", "--json", check=True).stdout)
     assert (report["articles"], report["dated"], report["sourced"]) == (12, 12, 4)  # 人民网, 中新网, 参考消息网, 中新社
-    listed = [json.loads(line) for line in (tmp_path / "index" / "articles.jsonl").read_text().splitlines()]
-    assert all(a["date"][:4] == "2023" for a in listed if a["date"][:1].isdigit() and "-" in a["date"])
+    listed = Location(tmp_path / "index").open().articles()
+    assert all(a.date[:4] == "2023" for a in listed if a.date[:1].isdigit() and "-" in a.date)

@@ -1,13 +1,19 @@
-"""The index: FAISS against brute force, save → load, incremental rebuilds, safe swaps."""
+"""Building the index: FAISS against brute force, build → open, incremental rebuilds that touch only
+what changed, safe swaps, and an index of the older format upgraded without embedding again."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 
+from qa.chunking import split_article
 from qa.corpus import Article, load_articles
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index import build_index, load_index, make_ann
+from qa.index import build_index
+from qa.stores import Location
+from qa.stores.segment import make_ann
 from qa.text import lexical_terms
 
 from .conftest import NEWS, HashingEmbedder
@@ -17,13 +23,22 @@ def _build(articles, directory, embedder=None):
     return build_index(articles, directory, embedder or HashingEmbedder(), 160, 1, progress=False)
 
 
+def _open(directory, model=None):
+    return Location(directory).open(model=model)
+
+
+def _every_chunk(store):
+    keys = [int(k) for segment in store.segments for k in segment.keys]
+    return keys, store.chunks(keys)
+
+
 @pytest.mark.parametrize("n", [50, 600])
 def test_faiss_matches_numpy_brute_force(n, monkeypatch):
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(n, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries = vectors[:20] + 0.1 * rng.normal(size=(20, 32)).astype(np.float32)
-    monkeypatch.setattr("qa.index.ANN_THRESHOLD", 100)  # the HNSW path at n=600
+    monkeypatch.setattr("qa.stores.segment.ANN_THRESHOLD", 100)  # the HNSW path (8-bit vectors) at n=600
     ann = make_ann(vectors)
     hits = 0
     for query in queries:
@@ -34,67 +49,125 @@ def test_faiss_matches_numpy_brute_force(n, monkeypatch):
     assert hits / (5 * len(queries)) >= (1.0 if n <= 100 else 0.95)
 
 
-def test_save_load_round_trip_with_real_e5(tmp_path, seed_articles, e5):
+def test_build_then_open_with_real_e5(tmp_path, seed_articles, e5):
     report = _build(seed_articles, tmp_path / "index", e5)
     assert (report.articles, report.embedded, report.reused) == (3, report.chunks, 0)
-    index = load_index(tmp_path / "index", model="e5-small")
-    assert len(index.chunks) == report.chunks == index.vectors.shape[0] == index.ann.ntotal
-    assert index.manifest["model"] == "e5-small" and index.manifest["dim"] == 384
+    store = _open(tmp_path / "index", model="e5-small")
+    keys, chunks = _every_chunk(store)
+    assert len(chunks) == report.chunks == store.manifest.chunks
+    assert store.manifest.model == "e5-small" and store.manifest.dim == 384
     texts = {a.id: a.text for a in seed_articles}
-    for chunk in index.chunks:
+    for chunk in chunks.values():
         assert texts[chunk.article_id][chunk.start:chunk.end] == chunk.text
     query = e5.encode_queries(["中欧班列这次装载的货物要运往哪个国家？"])[0]
-    [(best, _)] = index.dense_search(query, 1)
-    assert "俄罗斯" in index.chunks[best].text
-    brute = int(np.argmax(index.vectors @ query))
-    assert best == brute
-    lexical = index.lexical_search(lexical_terms("实物交互体验展示区"), 3)
-    assert "实物交互体验展示区" in index.chunks[lexical[0][0]].text
+    [(best, _)] = store.dense_search(query, 1)
+    assert "俄罗斯" in chunks[best].text
+    assert best == keys[int(np.argmax(store.chunk_vectors(keys) @ query))]  # exact search
+    lexical = store.lexical_search(lexical_terms("实物交互体验展示区"), 3)
+    assert "实物交互体验展示区" in chunks[lexical[0][0]].text
 
 
 def test_sentence_vectors_are_built_once_and_match_the_embedder(tmp_path, seed_articles, e5):
     index_dir = tmp_path / "index"
     report = _build(seed_articles, index_dir, e5)
-    index = load_index(index_dir)
-    assert report.sentences_embedded == len(index.sentences) == index.sentence_vectors.shape[0]
+    store = _open(index_dir)
+    keys, chunks = _every_chunk(store)
+    by_article = store.sentences_of(sorted({k >> 20 for k in keys}))
+    sentences = [s for listed in by_article.values() for s in listed]
+    assert report.sentences_embedded == len(sentences)
     texts = {a.id: a.text for a in seed_articles}
-    for sentence in index.sentences:
-        assert texts[sentence.article_id][sentence.start:sentence.end] == sentence.text
-    for chunk in index.chunks:  # a chunk is made of whole sentences, in order
-        rows = index.sentence_rows(chunk)
-        assert rows and index.sentences[rows[0]].start == chunk.start and index.sentences[rows[-1]].end == chunk.end
-        assert all(index.sentences[a].end <= index.sentences[b].start for a, b in zip(rows, rows[1:]))
-    row = next(r for r, s in enumerate(index.sentences) if "俄罗斯" in s.text)
-    fresh = e5.encode_passages([index.sentences[row].text])[0]
-    assert float(fresh @ index.sentence_vectors[row]) > 0.999  # the stored vector is the sentence's own
+    for stored in sentences:
+        assert texts[stored.sentence.article_id][stored.sentence.start:stored.sentence.end] == stored.sentence.text
+    for key, chunk in chunks.items():  # a chunk is made of whole sentences, in order
+        inside = [s.sentence for s in by_article[key >> 20] if chunk.start <= s.sentence.start and s.sentence.end <= chunk.end]
+        assert inside and inside[0].start == chunk.start and inside[-1].end == chunk.end
+    russia = next(s for s in sentences if "俄罗斯" in s.sentence.text)
+    fresh = e5.encode_passages([russia.sentence.text])[0]
+    assert float(fresh @ store.sentence_vectors([russia.key])[0]) > 0.999  # the stored vector is the sentence's own
 
 
-def test_incremental_rebuild(tmp_path, seed_articles):
+def test_incremental_rebuild_touches_only_what_changed(tmp_path, seed_articles):
     directory = tmp_path / "index"
     first = _build(seed_articles, directory)
+    generation = _open(directory).manifest.generation
     again = _build(seed_articles, directory)
     assert (again.embedded, again.reused, again.removed, again.sentences_embedded) == (0, first.chunks, 0, 0)
+    assert _open(directory).manifest.generation == generation  # nothing changed: nothing written
     extra = Article(id="new1", title="新增文章", text="今天新开了一家图书馆。馆内藏书十万册。")
     added = _build([*seed_articles, extra], directory)
     assert added.embedded == 1 and added.reused == first.chunks and added.sentences_embedded == 2
+    store = _open(directory)
+    assert [s["chunks"] for s in store.manifest.segments] == [first.chunks, 1]  # one small segment added
+    assert "图书馆" in store.chunks([store.lexical_search(["图书馆"], 1)[0][0]])[store.lexical_search(["图书馆"], 1)[0][0]].text
     removed = _build(seed_articles[:2], directory)
     assert removed.removed == 2 and removed.embedded == 0
-    assert {c.article_id for c in load_index(directory).chunks} == {a.id for a in seed_articles[:2]}
+    store = _open(directory)
+    assert {a.id for a in store.articles()} == {a.id for a in seed_articles[:2]}
+    found = store.chunks([k for k, _ in store.lexical_search(lexical_terms("中欧班列 图书馆 工业互联网"), 50)])
+    assert {c.article_id for c in found.values()} <= {a.id for a in seed_articles[:2]}
+
+
+def test_a_changed_article_is_reindexed_and_the_old_version_is_gone(tmp_path, seed_articles):
+    directory = tmp_path / "index"
+    _build(seed_articles, directory)
+    edited = Article(id=seed_articles[0].id, title=seed_articles[0].title, source=seed_articles[0].source,
+                     date=seed_articles[0].date, text=seed_articles[0].text + "\n补充：大会共吸引观众三万人次。")
+    report = _build([edited, *seed_articles[1:]], directory)
+    assert 0 < report.embedded <= 2 and report.removed == 0
+    store = _open(directory)
+    [listed] = [a for a in store.articles() if a.id == edited.id]
+    assert listed.chunks == len(split_article(edited))
+    hit = store.lexical_search(["观众", "三万"], 1)[0][0]
+    assert store.chunks([hit])[hit].article_id == edited.id
+    assert store.passage_containing(edited.id, len(seed_articles[0].text) + 1, len(edited.text)) is not None
+
+
+def test_a_write_cut_short_is_invisible_and_undone(tmp_path, seed_articles, monkeypatch):
+    directory = tmp_path / "index"
+    _build(seed_articles[:2], directory)
+    before = _open(directory)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed before publishing")
+
+    monkeypatch.setattr("qa.stores.local.LocalStore._publish", crash)
+    with pytest.raises(KeyboardInterrupt):
+        _build(seed_articles, directory)
+    monkeypatch.undo()
+    after = _open(directory)  # the records were written, the generation was not published
+    assert after.manifest.generation == before.manifest.generation
+    assert {a.id for a in after.articles()} == {a.id for a in seed_articles[:2]}
+    assert _build(seed_articles, directory).articles == 3
+    assert {a.id for a in _open(directory).articles()} == {a.id for a in seed_articles}
+
+
+def test_many_updates_merge_segments_and_keep_answering(tmp_path, seed_articles, monkeypatch):
+    directory = tmp_path / "index"
+    monkeypatch.setattr("qa.stores.local.COMPACT_SHARE", 10.0)  # only the segment count decides here
+    extras = [Article(id=f"x{n}", title=f"短讯{n}", text=f"第{n}号图书馆今天开馆。馆内藏书{n}万册。") for n in range(6)]
+    for n in range(len(extras) + 1):
+        _build([*seed_articles, *extras[:n]], directory)
+    store = _open(directory)
+    assert len(store.manifest.segments) <= 4 + 1
+    assert sum(s["chunks"] for s in store.manifest.segments) == store.manifest.chunks
+    hits = store.chunks([k for k, _ in store.lexical_search(["图书馆"], 10)])
+    assert {c.article_id for c in hits.values()} == {a.id for a in extras}
+    assert len(list((directory / "segments").iterdir())) <= len(store.manifest.segments) + 2
 
 
 def test_missing_and_mismatched_index_say_what_to_do(tmp_path, seed_articles):
     with pytest.raises(IndexMissingError, match="qa build"):
-        load_index(tmp_path / "nothing")
+        _open(tmp_path / "nothing")
     _build(seed_articles, tmp_path / "index")
     with pytest.raises(IndexMismatchError, match=r"built with the model 'test-hashing'.*qa build --model e5-small"):
-        load_index(tmp_path / "index", model="e5-small")
+        _open(tmp_path / "index", model="e5-small")
 
 
 def test_damaged_index_says_to_rebuild(tmp_path, seed_articles):
     _build(seed_articles, tmp_path / "index")
     (tmp_path / "index" / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexMismatchError, match="damaged.*qa build"):
-        load_index(tmp_path / "index")
+        _open(tmp_path / "index")
     assert _build(seed_articles, tmp_path / "index").chunks > 0  # a rebuild mends it
 
 
@@ -104,10 +177,30 @@ def test_swap_cut_short_keeps_the_previous_index(tmp_path, seed_articles):
     # The moment between the two renames: the old index sits at index.old, nothing at index.
     directory.rename(tmp_path / "index.old")
     (tmp_path / "index.new").mkdir()  # a half-written new index without a manifest
-    assert len(load_index(directory).chunks) > 0
+    assert _open(directory).manifest.chunks > 0
     report = _build(seed_articles, directory)
     assert report.embedded == 0  # the vectors were found at index.old
     assert directory.is_dir() and not (tmp_path / "index.old").exists() and not (tmp_path / "index.new").exists()
+
+
+def test_an_index_of_the_older_format_is_upgraded_without_embedding(tmp_path, seed_articles):
+    directory = tmp_path / "index"
+    _build(seed_articles, directory)
+    store = _open(directory)
+    keys, chunks = _every_chunk(store)
+    old = tmp_path / "old"  # format 2: chunks.jsonl + vectors.npy, sentences.jsonl + sentence_vectors.npy
+    old.mkdir()
+    (old / "manifest.json").write_text(json.dumps({"format": 2, "model": "test-hashing"}), encoding="utf-8")
+    (old / "chunks.jsonl").write_text("".join(json.dumps({"hash": c.content_hash}) + "\n" for c in chunks.values()))
+    np.save(old / "vectors.npy", store.chunk_vectors(keys))
+    sentences = [s for listed in store.sentences_of(sorted({k >> 20 for k in keys})).values() for s in listed]
+    (old / "sentences.jsonl").write_text("".join(json.dumps({"hash": s.sentence.content_hash}) + "\n" for s in sentences))
+    np.save(old / "sentence_vectors.npy", store.sentence_vectors([s.key for s in sentences]))
+    with pytest.raises(IndexMismatchError, match="format 2.*qa build"):
+        _open(old)
+    report = _build(seed_articles, old)
+    assert (report.embedded, report.sentences_embedded) == (0, 0)
+    assert _open(old).manifest.chunks == report.chunks
 
 
 def test_news_folder_builds(tmp_path):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelLoadError
-from qa.index import term_weights
 from qa.scoring import FEATURES, SCORER_PATH, constraint_terms, coverage, features, load_scorer
 from qa.text import lexical_terms
 
@@ -16,9 +15,9 @@ from qa.text import lexical_terms
 def test_sentence_similarity_is_the_e5_cosine_of_the_sentence(engine, e5):
     question = "中欧班列这次装载的货物要运往哪个国家？"
     _, hits = engine.search(question)
-    weights = term_weights(engine.index.bm25, lexical_terms(question))
+    weights = engine.store.term_weights(lexical_terms(question))
     query_vector = e5.encode_queries([question])[0]
-    candidates, table = features(question, query_vector, engine.index, hits, weights)
+    candidates, table = features(question, query_vector, engine.store, hits, weights)
     assert table.shape == (len(candidates), len(FEATURES)) and len(candidates) >= len(hits)
     fresh = e5.encode_passages([c.text for c in candidates])  # embedded now, not read from the index
     np.testing.assert_allclose(table[:, FEATURES.index("sentence_sim")], fresh @ query_vector, atol=1e-3)

@@ -14,7 +14,7 @@ from .answer import MARKER, Answer
 from .engine import Engine
 from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
 from .library_view import library_view
-from .live import LiveEngine
+from .live import LiveCollections, LiveEngine
 from .openai_api import openai_router
 from .page import as_text, readable_error
 from .question_time import parse_as_of
@@ -75,13 +75,19 @@ def example_questions(engine: Engine, limit: int = 4) -> list[str]:
     return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
 
 
-def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
-    """The Gradio Blocks app: the chat and the 资料库 tab, over a live engine; builds nothing, loads nothing."""
+def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveCollections | None = None):
+    """The Gradio Blocks app: the chat (over any collection of the store) and the 资料库 tab (of the
+    server's own collection), over live engines; builds nothing."""
     import gradio as gr
 
-    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int):
+    collections = collections or LiveCollections(live)
+
+    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int, collection: str):
         """Stream the answer into the chat; the sources panel follows when it is complete."""
-        engine = live.current()  # this question finishes on this index, even if a rebuild lands meanwhile
+        try:
+            engine = collections.get(collection).current()  # the question finishes on this index
+        except Exception as error:
+            raise readable_error(error) from error
         history = history + [{"role": "user", "content": as_text(message or "")}]
         try:
             for text, final in engine.stream(message, questions, mode, int(k)):
@@ -93,11 +99,14 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
         except Exception as error:  # the page shows a message; the server keeps serving
             raise readable_error(error) from error
 
-    def ask(question: str, history: list[str] | None = None, as_of: str | None = None) -> dict:
+    def ask(question: str, history: list[str] | None = None, as_of: str | None = None,
+            collection: str | None = None) -> dict:
         """Answer a question (a follow-up of the earlier questions in `history`, oldest first; time
-        in it read as of `as_of`, YYYY-MM-DD, today by default); the same JSON object as `qa ask --json`."""
+        in it read as of `as_of`, YYYY-MM-DD, today by default; from the named collection, the
+        server's own by default); the same JSON object as `qa ask --json`."""
         try:
-            return live.current().ask(question, list(history or []), as_of=parse_as_of(as_of)).to_json()
+            engine = collections.get(collection).current()
+            return engine.ask(question, list(history or []), as_of=parse_as_of(as_of)).to_json()
         except Exception as error:
             raise readable_error(error) from error
 
@@ -107,6 +116,9 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
         with gr.Tab("对话", elem_id="tab-chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
+                    names = collections.names()
+                    collection = gr.Dropdown(names, value=names[0], label="知识库", elem_id="collection",
+                                             visible=len(names) > 1, interactive=True)
                     chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
                                          buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
                     with gr.Row():
@@ -126,8 +138,17 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase):
             library_view(knowledge_base, library_tab)
         questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
         for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, questions, mode, k], [chatbot, sources, box, questions],
+            trigger(respond, [box, chatbot, questions, mode, k, collection], [chatbot, sources, box, questions],
                     api_visibility="private")
+        # Another knowledge base: a new conversation (follow-ups do not cross collections).
+        collection.change(lambda: ([], sources_html(None, engine), "", []), None, [chatbot, sources, box, questions],
+                          api_visibility="private")
+
+        def listed():
+            names = collections.names()
+            return gr.update(choices=names, visible=len(names) > 1)
+
+        app.load(listed, None, collection, api_visibility="private")
         clear.click(lambda: ([], sources_html(None, engine), "", []), None, [chatbot, sources, box, questions],
                     api_visibility="private")
         chatbot.clear(lambda: (sources_html(None, engine), []), None, [sources, questions], api_visibility="private")
@@ -149,13 +170,14 @@ def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: s
     from fastapi import FastAPI
 
     api = FastAPI(title=TITLE, docs_url=None, redoc_url=None)
-    api.include_router(openai_router(live, api_key))
+    collections = LiveCollections(live)
+    api.include_router(openai_router(collections, api_key))
     if knowledge_base is not None:
         import gradio as gr
 
         theme = gr.themes.Soft(font=["WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC", "sans-serif"],
                                font_mono=["monospace"])
-        blocks = make_app(live, knowledge_base)
+        blocks = make_app(live, knowledge_base, collections)
         blocks.queue(default_concurrency_limit=CONCURRENCY)
         gr.mount_gradio_app(api, blocks, path="/", auth=auth, theme=theme, css=CSS, show_error=True,
                             max_file_size=f"{MAX_UPLOAD_MB:g}mb")

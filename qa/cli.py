@@ -38,8 +38,18 @@ def main() -> None:
 
 corpus_option = click.option("--corpus", "corpus", multiple=True, type=click.Path(),
                              help="Folder or file of articles (.md/.txt/.jsonl/.pdf/.html/.docx); repeatable. [default: seeds]")
-index_option = click.option("--index", "index_dir", type=click.Path(), envvar="QA_INDEX",
-                            help="Index folder. [default: embeddings]")
+_index_folder = click.option("--index", "index_dir", type=click.Path(), envvar="QA_INDEX",
+                             help="Index folder of the embedded store. [default: embeddings]")
+_store = click.option("--store", envvar="QA_STORE",
+                      help="Where the index lives: absent = the embedded store in --index; PATH.db = Milvus Lite; "
+                           "http(s)://host:19530 = a Milvus server (token in QA_MILVUS_TOKEN).")
+_collection = click.option("--collection", envvar="QA_COLLECTION",
+                           help="Named knowledge base in the store. [default: default]")
+
+
+def index_option(command):
+    """--index, --store and --collection: where the index is."""
+    return _index_folder(_store(_collection(command)))
 model_option = click.option("--model", envvar="QA_MODEL",
                             help="Embedding model: e5-small (bundled, offline) or a sentence-transformers name/path.")
 
@@ -53,12 +63,13 @@ model_option = click.option("--model", envvar="QA_MODEL",
 @click.option("--no-wait", is_flag=True, help="Fail at once if another build of this index is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @reports_errors
-def build(corpus, index_dir, model, chunk_size, strict, no_wait, as_json) -> None:
+def build(corpus, index_dir, store, collection, model, chunk_size, strict, no_wait, as_json) -> None:
     """Read the articles and (re)build the index; unchanged chunks are not embedded again.
     One build per index at a time: a second one waits for the first (or fails with --no-wait)."""
     from .build import build as build_index
 
-    settings = Settings.load(corpus=corpus, index_dir=index_dir, model=model, chunk_size=chunk_size)
+    settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
+                             chunk_size=chunk_size)
     report = build_index(settings, strict=strict, progress=not as_json, wait=not no_wait, on_wait=_say_waiting)
     for message in report.skipped:
         click.echo(f"qa: warning: skipped {message}", err=True)
@@ -115,12 +126,13 @@ def format_answer(answer) -> str:
 @as_of_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @reports_errors
-def ask(question, index_dir, model, mode, top_k, as_of, as_json) -> None:
+def ask(question, index_dir, store, collection, model, mode, top_k, as_of, as_json) -> None:
     """Answer one QUESTION from the index, with cited sources."""
     from .engine import Engine, check_question
 
     check_question(question)  # before loading anything
-    settings = Settings.load(index_dir=index_dir, model=model, mode=mode, top_k=top_k)
+    settings = Settings.load(index_dir=index_dir, store=store, collection=collection, model=model, mode=mode,
+                             top_k=top_k)
     answer = Engine.open(settings).ask(question, as_of=as_of)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -137,7 +149,7 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def _open_live(corpus, index_dir, model, build_first: bool):
+def _open_live(corpus, index_dir, store, collection, model, build_first: bool):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
     import os
 
@@ -146,7 +158,7 @@ def _open_live(corpus, index_dir, model, build_first: bool):
     from .live import LiveEngine
 
     # One thread per numeric library: concurrent requests must not fight over the cores.
-    settings = Settings.load(corpus=corpus, index_dir=index_dir, model=model,
+    settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
                              threads=int(os.environ.get("QA_THREADS", "1")))
     corpus_exists = all(p.exists() for p in settings.corpus)
     if build_first and corpus_exists and not index_is_current(settings):
@@ -187,14 +199,14 @@ def _warn_if_open(host: str, api_key: str | None) -> None:
 @click.option("--auth", help="Require a login for the page, as USER:PASSWORD (needed to add or delete "
                              "articles when --host is not 127.0.0.1).")
 @reports_errors
-def chat(corpus, index_dir, model, host, port, api_key, auth) -> None:
+def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
     from .app import is_loopback, serve
     from .knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
-    live = _open_live(corpus, index_dir, model, build_first=True)
+    live = _open_live(corpus, index_dir, store, collection, model, build_first=True)
     editable = is_loopback(host) or credentials is not None
     knowledge_base = KnowledgeBase(live, editable, refusal=(
         "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
@@ -212,11 +224,11 @@ def chat(corpus, index_dir, model, host, port, api_key, auth) -> None:
 @model_option
 @with_server_options
 @reports_errors
-def serve_api(index_dir, model, host, port, api_key) -> None:
+def serve_api(index_dir, store, collection, model, host, port, api_key) -> None:
     """Serve only the OpenAI-compatible API (/v1) over an existing index, following its rebuilds."""
     from .app import serve
 
-    live = _open_live((), index_dir, model, build_first=False)
+    live = _open_live((), index_dir, store, collection, model, build_first=False)
     _warn_if_open(host, api_key)
     click.echo(f"新闻问答 API on http://{host}:{port}/v1 — {live.current().store.manifest.chunks} passages "
                "(Ctrl+C to stop)", err=True)
@@ -250,7 +262,7 @@ def _ks(value: str) -> list[int]:
 @as_of_option
 @click.option("--no-time", is_flag=True, help="Ignore time in the questions (the pipeline without time handling).")
 @reports_errors
-def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer, as_of,
+def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer, as_of,
              no_time) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD), ChronoQA .csv
     (each question as of its question_date) or questions .jsonl."""
@@ -268,7 +280,8 @@ def evaluate(dataset, index_dir, corpus, model, mode, ks, limit, chunk_size, jso
         click.echo(f"qa: warning: skipped {message}", err=True)
     if data.skipped:
         click.echo(f"qa: warning: {len(data.skipped)} questions skipped", err=True)
-    settings = Settings.load(index_dir=index_dir, corpus=corpus, model=model, chunk_size=chunk_size)
+    settings = Settings.load(index_dir=index_dir, store=store, collection=collection, corpus=corpus, model=model,
+                             chunk_size=chunk_size)
     engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
     if scorer:
         engine.scorer = load_scorer(scorer)

@@ -33,6 +33,10 @@ class BuildRunningError(QAError):
     """Another build holds the index's writer lock."""
 
 
+class StoreUnavailableError(QAError):
+    """The store named by --store cannot be opened or reached (a Milvus server down, a Milvus Lite file in use)."""
+
+
 class UploadError(QAError):
     """A file given to the knowledge base was refused (too large, wrong content, unparsable)."""
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from .config import Settings
 from .embedding import Embedder
 from .engine import Engine
-from .errors import QAError
+from .errors import IndexMismatchError, IndexMissingError, QAError
 from .scoring import Scorer
 from .stores import Location, location_for
 
@@ -66,3 +67,37 @@ class LiveEngine:
         self._engine, self._stamp = engine, stamp
         self.reloads += 1
         log.info("loaded the rebuilt index at %s (%d chunks)", self.location.describe(), engine.store.manifest.chunks)
+
+
+class LiveCollections:
+    """The live engines of a store's named collections (knowledge bases), each opened on first use;
+    the one the server started with comes first."""
+
+    def __init__(self, first: LiveEngine) -> None:
+        self.first = first
+        self._live = {first.location.collection: first}
+        self._opening = threading.Lock()
+
+    def names(self) -> list[str]:
+        """The collections that hold an index, the server's own first."""
+        own = self.first.location.collection
+        return [own] + [n for n in self.first.location.collections() if n != own]
+
+    def get(self, name: str | None) -> LiveEngine:
+        """The live engine of collection `name` (the server's own when None or empty)."""
+        if name is not None and not isinstance(name, str):
+            raise IndexMismatchError(f"a collection is named by a string, not {name!r}")
+        if not name or name == self.first.location.collection:
+            return self.first
+        with self._opening:
+            if name not in self._live:
+                location = self.first.location.with_collection(name)
+                manifest = location.manifest()
+                if manifest is None:
+                    raise IndexMissingError(f"there is no collection {name!r} in {location.describe()}: "
+                                            f"build it with `qa build --collection {name} --corpus FOLDER`; "
+                                            f"the collections are {', '.join(self.names())}")
+                embedder = self.first.embedder if manifest.model == self.first.embedder.name else None
+                settings = replace(self.first.settings, collection=name, model=None)
+                self._live[name] = LiveEngine(settings, embedder=embedder, scorer=self.first.current().scorer)
+            return self._live[name]

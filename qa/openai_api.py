@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .answer import Answer
 from .errors import QAError, QuestionError
-from .live import LiveEngine
+from .live import LiveCollections
 from .question_time import parse_as_of
 
 MODEL_ID = "xinwen-qa"
@@ -97,7 +97,7 @@ def completion_chunks(pieces: Iterator[tuple[str, Answer | None]], created: int)
     yield "data: [DONE]\n\n"
 
 
-def openai_router(live: LiveEngine, api_key: str | None = None):
+def openai_router(collections: LiveCollections, api_key: str | None = None):
     """The FastAPI router serving the OpenAI-compatible endpoints."""
     router = APIRouter(prefix="/v1")
 
@@ -125,7 +125,7 @@ def openai_router(live: LiveEngine, api_key: str | None = None):
         try:
             question, history = question_and_history(body.get("messages"))
             as_of = parse_as_of(body.get("as_of"))
-            engine = live.current()
+            engine = collections.get(body.get("collection")).current()
             created = int(time.time())
             if body.get("stream"):
                 pieces = engine.stream(question, history, as_of=as_of)

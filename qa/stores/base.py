@@ -77,6 +77,7 @@ class Manifest:
     corpus_fingerprint: str = ""
     dataset: str = ""
     segments: list[dict] = field(default_factory=list)  # the local store's immutable parts
+    backend: dict = field(default_factory=dict)  # the Milvus store's build and term totals
 
     @classmethod
     def from_dict(cls, raw: object, where: str) -> "Manifest":

@@ -1,0 +1,117 @@
+"""The stores behind one interface: Milvus Lite answers the seeds as the default store does, updates
+touch only what changed, and `--store` / `--collection` work on every command."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from qa.config import Settings
+from qa.corpus import Article, load_articles
+from qa.engine import Engine
+from qa.index import build_index
+from qa.stores import Location
+from qa.text import lexical_terms
+
+from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, read_jsonl, run_qa
+
+pytestmark = pytest.mark.slow
+AS_OF = date(2024, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def milvus_seeds(tmp_path_factory, e5):
+    """The seeds built into Milvus Lite with the real e5 model."""
+    where = tmp_path_factory.mktemp("milvus")
+    location = Location(where / "index", uri=str(where / "qa.db"), collection="seeds")
+    build_index(load_articles([SEEDS]).articles, location, e5, 160, 1, progress=False)
+    return location
+
+
+@pytest.fixture(scope="module")
+def milvus_engine(milvus_seeds, e5):
+    engine = Engine.open(Settings(store=milvus_seeds.uri, collection="seeds"), embedder=e5)
+    engine.llm = None
+    return engine
+
+
+def _questions():
+    asked = [(q["question"], []) for q in read_jsonl(DATA / "seed_questions.jsonl")]
+    natural = [q for q in read_jsonl(DATA / "natural" / "questions.jsonl") if (q.get("title") or "").startswith(("2024", "湖北", "中欧"))]
+    return asked + [(q["question"], q.get("history", [])) for q in natural[:40]]
+
+
+def test_milvus_lite_answers_the_seeds_as_the_default_store_does(engine, milvus_engine):
+    questions = _questions()
+    assert len(questions) > 60
+    for question, history in questions:
+        local = engine.ask(question, history, as_of=AS_OF).to_json()
+        milvus = milvus_engine.ask(question, history, as_of=AS_OF).to_json()
+        assert milvus == local, question
+
+
+def test_both_stores_hold_the_same_records(engine, milvus_engine):
+    local, milvus = engine.store, milvus_engine.store
+    assert [a.listing() for a in milvus.articles()] == [a.listing() for a in local.articles()]
+    terms = lexical_terms("中欧班列这次装载的货物要运往哪个国家？")
+    assert milvus.term_weights(terms) == pytest.approx(local.term_weights(terms))
+    lexical_local, lexical_milvus = local.lexical_search(terms, 10), milvus.lexical_search(terms, 10)
+    assert [k for k, _ in lexical_milvus] == [k for k, _ in lexical_local]
+    assert [s for _, s in lexical_milvus] == pytest.approx([s for _, s in lexical_local], rel=1e-4)
+    vector = engine.retriever.query_vector("湖北经济总量达到多少？")
+    assert [k for k, _ in milvus.dense_search(vector, 10)] == [k for k, _ in local.dense_search(vector, 10)]
+    keys = [k for k, _ in lexical_local]
+    assert milvus.chunks(keys) == local.chunks(keys)
+    assert milvus.chunk_vectors(keys) == pytest.approx(local.chunk_vectors(keys))
+    nums = sorted({k >> 20 for k in keys})
+    assert milvus.sentences_of(nums) == local.sentences_of(nums)
+    chunk = local.chunks(keys[:1])[keys[0]]
+    assert milvus.passage_containing(chunk.article_id, chunk.start, chunk.end) == chunk
+
+
+def test_milvus_updates_touch_only_the_changed_articles(tmp_path, seed_articles):
+    location = Location(tmp_path / "index", uri=str(tmp_path / "qa.db"), collection="updates")
+    embedder = HashingEmbedder()
+    first = build_index(seed_articles, location, embedder, 160, 1, progress=False)
+    store = location.open()
+    build = store.manifest.backend["build"]
+    extra = Article(id="new1", title="新增文章", text="今天新开了一家图书馆。馆内藏书十万册。")
+    added = build_index([*seed_articles, extra], location, embedder, 160, 1, progress=False)
+    assert (added.embedded, added.reused, added.sentences_embedded) == (1, first.chunks, 2)
+    store = location.open()
+    assert store.manifest.backend["build"] == build and store.manifest.generation == 2  # updated in place
+    [(key, _)] = store.lexical_search(["图书馆"], 1)
+    assert store.chunks([key])[key].article_id == "new1"
+    removed = build_index(seed_articles[1:], location, embedder, 160, 1, progress=False)
+    assert removed.removed == 2 and removed.embedded == 0
+    store = location.open()
+    assert {a.id for a in store.articles()} == {a.id for a in seed_articles[1:]}
+    found = store.chunks([k for k, _ in store.lexical_search(lexical_terms("工业互联网 图书馆 中欧班列"), 50)])
+    assert {c.article_id for c in found.values()} <= {a.id for a in seed_articles[1:]}
+
+
+def test_store_and_collection_on_every_command(tmp_path):
+    db = str(tmp_path / "qa.db")
+    built = json.loads(run_qa("build", "--corpus", str(NEWS), "--store", db, "--collection", "news", "--json",
+                              check=True).stdout)
+    assert built["articles"] == 5
+    asked = json.loads(run_qa("ask", "神舟十九号载人飞船什么时候发射？", "--store", db, "--collection", "news",
+                              "--json", check=True).stdout)
+    assert asked["citations"] and not asked["abstained"]
+    missing = run_qa("ask", "问题", "--store", db, "--collection", "finance")
+    assert missing.returncode != 0 and "qa build --store" in missing.stderr and "Traceback" not in missing.stderr
+    bad = run_qa("ask", "问题", "--collection", "财经")
+    assert bad.returncode != 0 and "collection name" in bad.stderr
+
+
+def test_named_collections_of_the_default_store_live_beside_it(tmp_path, corpus_copy):
+    index = str(tmp_path / "embeddings")
+    run_qa("build", "--corpus", str(corpus_copy), "--index", index, check=True)
+    run_qa("build", "--corpus", str(NEWS), "--index", index, "--collection", "news", check=True)
+    assert Location(tmp_path / "embeddings").collections() == ["default", "news"]
+    assert (tmp_path / "embeddings-collections" / "news" / "manifest.json").is_file()
+    asked = json.loads(run_qa("ask", "神舟十九号载人飞船什么时候发射？", "--index", index, "--collection", "news",
+                              "--json", check=True).stdout)
+    assert all(c["title"] != "2024 中国 5G+ 工业互联网大会在武汉开幕" for c in asked["citations"])

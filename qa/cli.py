@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import wraps
 from pathlib import Path
 
@@ -156,10 +156,15 @@ def _open_live(corpus, index_dir, store, collection, model, build_first: bool):
     from .build import build as build_index
     from .build import index_is_current
     from .live import LiveEngine
+    from .stores import location_for
 
     # One thread per numeric library: concurrent requests must not fight over the cores.
     settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
                              threads=int(os.environ.get("QA_THREADS", "1")))
+    if not corpus and "QA_CORPUS" not in os.environ:  # a collection keeps the articles it was built from
+        built = location_for(settings).manifest()
+        if built is not None and built.corpus:
+            settings = replace(settings, corpus=tuple(Path(p) for p in built.corpus))
     corpus_exists = all(p.exists() for p in settings.corpus)
     if build_first and corpus_exists and not index_is_current(settings):
         click.echo("qa: the index is missing or older than the articles; building it first…", err=True)

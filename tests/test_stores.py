@@ -15,7 +15,7 @@ from qa.index import build_index
 from qa.stores import Location
 from qa.text import lexical_terms
 
-from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, read_jsonl, run_qa
+from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, needs_chromium, read_jsonl, run_qa, served_chat
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2024, 12, 1)
@@ -115,3 +115,35 @@ def test_named_collections_of_the_default_store_live_beside_it(tmp_path, corpus_
     asked = json.loads(run_qa("ask", "神舟十九号载人飞船什么时候发射？", "--index", index, "--collection", "news",
                               "--json", check=True).stdout)
     assert all(c["title"] != "2024 中国 5G+ 工业互联网大会在武汉开幕" for c in asked["citations"])
+
+
+@needs_chromium
+def test_the_chat_lists_the_collections_and_answers_from_the_chosen_one(tmp_path, corpus_copy, browser):
+    import openai
+    from gradio_client import Client
+
+    index = str(tmp_path / "embeddings")
+    run_qa("build", "--corpus", str(corpus_copy), "--index", index, check=True)
+    run_qa("build", "--corpus", str(NEWS), "--index", index, "--collection", "news", check=True)
+    question = "神舟十九号载人飞船什么时候发射？"
+    with served_chat(tmp_path, "--corpus", str(corpus_copy), "--index", index) as url:
+        client = Client(url, verbose=False)
+        from_news = client.predict(question, [], None, "news", api_name="/ask")
+        assert from_news["citations"] and "神舟" in from_news["citations"][0]["title"]
+        assert not any("神舟" in c["title"] for c in client.predict(question, api_name="/ask")["citations"])
+        api = openai.OpenAI(base_url=f"{url}v1", api_key="none", max_retries=0)
+        reply = api.chat.completions.create(model="xinwen-qa", messages=[{"role": "user", "content": question}],
+                                            extra_body={"collection": "news"})
+        assert "神舟" in reply.model_extra["citations"][0]["title"]
+        with pytest.raises(openai.BadRequestError, match="no collection 'finance'.*qa build --collection finance"):
+            api.chat.completions.create(model="xinwen-qa", messages=[{"role": "user", "content": question}],
+                                        extra_body={"collection": "finance"})
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.locator("#collection input").click()
+        page.get_by_role("option", name="news").click()
+        page.locator("#question textarea").fill(question)
+        page.locator("#send").click()
+        page.locator("#sources .source").first.wait_for(timeout=60_000)
+        assert "神舟" in page.locator("#sources").inner_text()
+        page.close()

@@ -179,12 +179,12 @@ class LocalStore:
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
         for segment in self.segments:
-            scores = segment.scores(terms, self._idf_ratios(segment, terms))
-            if not scores.any():
+            rows, scores = segment.scores(terms, self._idf_ratios(segment, terms))
+            if not len(rows):
                 continue
-            top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k]
-            found.extend((int(segment.keys[i]), float(scores[i])) for i in top
-                         if scores[i] > 0 and article_num_of(int(segment.keys[i])) not in self._removed)
+            top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
+            found.extend((int(segment.keys[rows[i]]), float(scores[i])) for i in top
+                         if scores[i] > 0 and article_num_of(int(segment.keys[rows[i]])) not in self._removed)
         return sorted(found, key=lambda h: (-h[1], h[0]))[:k]
 
     def _idf_ratios(self, segment: Segment, terms: list[str]) -> dict[str, float] | None:

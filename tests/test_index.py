@@ -207,3 +207,13 @@ def test_news_folder_builds(tmp_path):
     articles = load_articles([NEWS]).articles
     report = _build(articles, tmp_path / "index")
     assert report.articles == 5 and report.chunks >= 5
+
+
+def test_reopening_after_a_full_rebuild_does_not_reuse_the_old_segments(tmp_path, seed_articles):
+    directory = tmp_path / "index"
+    _build(seed_articles[:1], directory)
+    before = _open(directory)
+    report = build_index(seed_articles, directory, HashingEmbedder(), 80, 1, progress=False)  # new chunking: in full
+    after = Location(directory).open(reuse=before)
+    assert sum(len(s) for s in after.segments) == report.chunks == after.manifest.chunks
+    assert not {s.name for s in after.segments} & {s.name for s in before.segments}

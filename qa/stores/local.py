@@ -81,6 +81,11 @@ def _batches(items: list, size: int = _SQL_BATCH):
         yield items[at: at + size]
 
 
+def _segment_name(generation: int, kind: str = "") -> str:
+    """Unique across builds too: a reopened store reuses loaded segments by name."""
+    return f"g{generation:06d}{kind}-{os.urandom(4).hex()}"
+
+
 def _blob(vector: np.ndarray) -> bytes:
     return np.asarray(vector, np.float32).tobytes()
 
@@ -293,7 +298,7 @@ class LocalStore:
         segments = list(self.segments)
         if changes.chunks:
             keys = np.array([key for key, *_ in changes.chunks], np.int64)
-            segments.append(Segment.write(self.directory / "segments" / f"g{new:06d}", keys, changes.chunk_vectors,
+            segments.append(Segment.write(self.directory / "segments" / _segment_name(new), keys, changes.chunk_vectors,
                                           [terms for *_, terms in changes.chunks]))
         with db:
             self._insert(db, changes, new)
@@ -359,9 +364,9 @@ class LocalStore:
         gone = sum(int(np.isin(s.keys // ARTICLE_SPAN, list(removed)).sum()) for s in segments) if removed else 0
         added = sum(len(s) for s in segments[1:])
         if base == 0 or gone > COMPACT_SHARE * base or added > COMPACT_SHARE * base:
-            return [self._merge(db, segments, removed, f"g{generation:06d}m")] if segments else []
+            return [self._merge(db, segments, removed, _segment_name(generation, "m"))] if segments else []
         if len(segments) > MAX_SEGMENTS:
-            return [segments[0], self._merge(db, segments[1:], removed, f"g{generation:06d}m")]
+            return [segments[0], self._merge(db, segments[1:], removed, _segment_name(generation, "m"))]
         return segments
 
     def _merge(self, db: sqlite3.Connection, segments: list[Segment], removed: set[int], name: str) -> Segment:

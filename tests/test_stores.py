@@ -4,7 +4,13 @@ touch only what changed, and `--store` / `--collection` work on every command.""
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +21,7 @@ from qa.index import build_index
 from qa.stores import Location
 from qa.text import lexical_terms
 
-from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, needs_chromium, read_jsonl, run_qa, served_chat
+from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, _free_port, needs_chromium, read_jsonl, run_qa, served_chat
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2024, 12, 1)
@@ -147,3 +153,37 @@ def test_the_chat_lists_the_collections_and_answers_from_the_chosen_one(tmp_path
         page.locator("#sources .source").first.wait_for(timeout=60_000)
         assert "神舟" in page.locator("#sources").inner_text()
         page.close()
+
+
+def test_a_milvus_server_serves_while_another_process_updates_it(tmp_path, corpus_copy):
+    """`--store http://…`: a Milvus server (Milvus Lite's gRPC server standing in for Standalone):
+    `qa serve` and `qa build` in separate processes on one store, the update answered from at once."""
+    import openai
+
+    port = _free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("milvus-lite")), "server", "--data-dir",
+                               str(tmp_path / "milvus"), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        where = ["--store", uri, "--collection", "kb"]
+        run_qa("build", "--corpus", str(corpus_copy), *where, check=True)
+        question = "神舟十九号载人飞船什么时候发射？"
+        with served_chat(tmp_path, *where, command="serve") as url:
+            api = openai.OpenAI(base_url=f"{url}v1", api_key="none", max_retries=0)
+            ask = lambda: api.chat.completions.create(  # noqa: E731
+                model="xinwen-qa", messages=[{"role": "user", "content": question}]).model_extra
+            assert ask()["abstained"]
+            shutil.copy(NEWS / "shenzhou.md", corpus_copy / "shenzhou.md")
+            report = json.loads(run_qa("build", "--corpus", str(corpus_copy), *where, "--json", check=True).stdout)
+            assert report["embedded"] == report["chunks"] - report["reused"] > 0
+            answer = ask()
+            assert not answer["abstained"] and "神舟" in answer["citations"][0]["title"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

@@ -62,7 +62,9 @@ class Location:
         if self.uri.endswith(".db"):
             return Path(f"{self.uri[:-3]}-{self.collection}")
         if is_milvus(self.uri):
-            return Path(self.index_dir).with_name(f"milvus-{self.collection}")
+            server = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.uri.split("://", 1)[-1])
+            cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+            return cache / "xinwen-qa" / "locks" / f"{server}-{self.collection}"
         return self.folder
 
     def describe(self) -> str:

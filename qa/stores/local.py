@@ -27,7 +27,7 @@ import numpy as np
 from ..chunking import Chunk, Sentence
 from ..errors import IndexMismatchError, IndexMissingError
 from .base import ARTICLE_SPAN, Changes, IndexedArticle, Manifest, StoredSentence, article_num_of
-from .segment import ANN_THRESHOLD, Segment, idf
+from .segment import Segment, idf
 
 MAX_SEGMENTS = 4  # beyond this many, the segments after the first are merged into one
 COMPACT_SHARE = 0.25  # removed (or added) chunks beyond this share of the first segment: merge all
@@ -307,7 +307,7 @@ class LocalStore:
         removed = self._removed | set(changes.removed)
         segments = self._merged(db, segments, removed, new)
         manifest.generation, manifest.segments = new, [{"name": s.name, "chunks": len(s)} for s in segments]
-        manifest.ann = "hnsw" if any(len(s) > ANN_THRESHOLD for s in segments) else "flat"
+        manifest.ann = "hnsw" if any(hasattr(s.ann, "hnsw") for s in segments) else "flat"
         self._publish(manifest)
         self._purge(db, segments, g)
         previous = {s.name for s in self.segments}

@@ -97,20 +97,20 @@ class Segment:
     def scores(self, terms: list[str], idf_ratio: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, BM25 scores) of the segment's chunks holding any of the terms; with `idf_ratio`,
         each term's part is scaled (to the IDF of all segments together). Only the terms' postings
-        are read (bm25s' term-major sparse matrix), so the cost follows them, not the segment's size;
-        the sums are bm25s' own, added in the same order."""
+        are read (bm25s' term-major sparse matrix), so the cost follows them (and two passes over a
+        flag per chunk); the sums are bm25s' own, added in the same order."""
         vocab = self.bm25.vocab_dict
         tokens = [(vocab[t], t) for t in terms if t in vocab]
         if not tokens:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         data, indices, indptr = (self.bm25.scores[name] for name in ("data", "indices", "indptr"))
-        rows, parts = [], []
-        for token, term in tokens:
+        summed = np.zeros(len(self.keys), dtype=data.dtype)
+        touched = np.zeros(len(self.keys), dtype=bool)
+        for token, term in tokens:  # a term's postings name each chunk once: a plain indexed add is exact
             start, end = int(indptr[token]), int(indptr[token + 1])
-            rows.append(np.asarray(indices[start:end]))
+            rows = np.asarray(indices[start:end])
             part = np.asarray(data[start:end])
-            parts.append(part if idf_ratio is None else (part * idf_ratio.get(term, 0.0)).astype(part.dtype))
-        found, where = np.unique(np.concatenate(rows), return_inverse=True)
-        summed = np.zeros(len(found), dtype=parts[0].dtype)
-        np.add.at(summed, where, np.concatenate(parts))
-        return found, summed
+            summed[rows] += part if idf_ratio is None else (part * idf_ratio.get(term, 0.0)).astype(part.dtype)
+            touched[rows] = True
+        found = np.flatnonzero(touched)
+        return found, summed[found]

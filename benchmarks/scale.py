@@ -262,6 +262,34 @@ def table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+COLUMNS = ["size", "texts", "store", "articles", "chunks", "build s", "build chunks/s", "update 1% s", "update / build",
+           "search p50 ms", "search p95 ms", "ask p50 ms", "ask p95 ms", "serve RSS MB", "disk MB"]
+GROWTH = ["search p50 ms", "ask p50 ms", "serve RSS MB", "disk MB", "build s", "update 1% s"]
+
+
+def growth(rows: list[dict], store: str = "local") -> list[dict]:
+    """Cost growth per 10× chunks of one store: each measure at 10,000 → 100,000 → 1,000,000 chunks,
+    as a ratio to the size before."""
+    by_size = {r["size"]: r for r in rows if r["store"] == store}
+    steps = [("10kc", "100kc"), ("100kc", "1mc"), ("10kc", "1mc")]
+    found = []
+    for small, large in steps:
+        if small in by_size and large in by_size:
+            found.append({"from → to": f"{small} → {large}",
+                          **{m: by_size[large][m] / by_size[small][m] for m in GROWTH}})
+    return found
+
+
+def report(results: dict) -> None:
+    print(table([results["slice"]], list(results["slice"])))
+    print()
+    print(table(results["rows"], COLUMNS))
+    rows = growth(results["rows"])
+    if rows:
+        print("\ngrowth (local store), ratio to the smaller size:\n")
+        print(table(rows, ["from → to", *GROWTH]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1k,10kc,10k,100kc,1mc")
@@ -271,7 +299,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "scale.json")
     parser.add_argument("--workdir", type=Path, help="keep the built stores here (default: a temporary folder)")
+    parser.add_argument("--report", type=Path, help="only print the tables of an earlier run's JSON")
     args = parser.parse_args()
+    if args.report:
+        report(json.loads(args.report.read_text(encoding="utf-8")))
+        return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qa-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -295,12 +327,10 @@ def main() -> None:
             row["texts"] = "repeated" if repeated else "real"
             rows.append(row)
             print(f"{size} {store}: {time.perf_counter() - started:.0f} s", json.dumps(row, ensure_ascii=False), flush=True)
-    columns = ["size", "texts", "store", "ann", "articles", "chunks", "build s", "build chunks/s", "update 1% s",
-               "update / build", "search p50 ms", "search p95 ms", "ask p50 ms", "ask p95 ms", "serve RSS MB", "disk MB"]
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "slice": slice_row, "rows": rows}
+    args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     print()
-    print(table(rows, columns))
-    args.json.write_text(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores", "slice": slice_row,
-                                     "rows": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
+    report(results)
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 

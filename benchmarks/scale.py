@@ -176,11 +176,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_rss_mb(where: list[str], questions: list[str], workdir: Path) -> float:
-    """Peak RSS of `qa serve` over the store after it answered a few questions (real e5 queries)."""
+def serve_rss_mb(where: list[str], questions: list[str], workdir: Path, command: str = "serve") -> float:
+    """Peak RSS of `qa serve` (or `qa chat`, its page included) over the store after it answered a
+    few questions (real e5 queries)."""
     port = free_port()
     log = (workdir / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "qa", "serve", *where, "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "qa", command, *where, "--port", str(port)],
                                cwd=ROOT, env=ENV, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 900
@@ -300,7 +301,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "scale.json")
     parser.add_argument("--workdir", type=Path, help="keep the built stores here (default: a temporary folder)")
     parser.add_argument("--report", type=Path, help="only print the tables of an earlier run's JSON")
+    parser.add_argument("--chat-rss", type=Path, metavar="INDEX",
+                        help="only measure the peak RSS of `qa chat` (page and API) over the local store INDEX")
     args = parser.parse_args()
+    if args.chat_rss:
+        questions = [f"{a.title[:18]}是怎么回事？" for a in Location(args.chat_rss).open().articles(limit=5)]
+        rss = serve_rss_mb(["--index", str(args.chat_rss), "--corpus", str(args.chat_rss / "no-corpus")], questions,
+                           Path(tempfile.mkdtemp(prefix="qa-chat-rss-")), command="chat")
+        print(f"qa chat over {args.chat_rss}: peak RSS {rss:,.0f} MB")
+        return
     if args.report:
         report(json.loads(args.report.read_text(encoding="utf-8")))
         return

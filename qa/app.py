@@ -71,7 +71,7 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
 
 def example_questions(engine: Engine, limit: int = 4) -> list[str]:
     """Questions drawn from the corpus: one about each of the first articles, by title."""
-    titles = list(dict.fromkeys(a.title for a in engine.store.articles()[:limit * 4]))[:limit]
+    titles = list(dict.fromkeys(a.title for a in engine.store.articles(limit=limit * 4)))[:limit]
     return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
 
 

@@ -14,6 +14,7 @@ from .page import as_text, readable_error
 
 COLUMNS = ["标题", "来源", "日期", "文件", "段落数"]
 UPLOAD_TYPES = [".md", ".txt", ".jsonl", ".pdf", ".html", ".htm", ".docx"]
+SHOWN = 500  # rows listed at most: a large collection is found by its title search
 WRITES = "library-writes"  # the queue of uploads and deletions: one at a time
 _WHAT = {"passages": "段落", "sentences": "句子"}
 
@@ -23,13 +24,16 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
     import gradio as gr
 
     def listing(query: str):
-        articles = knowledge_base.articles(query or "")
+        found = knowledge_base.articles(query or "")
+        articles = found[:SHOWN]
         rows = [[a.title, a.source or "来源不详", a.date, a.path, a.chunks] for a in articles]
         manifest = knowledge_base.live.current().store.manifest
         summary = (f"共 {manifest.articles} 篇文章、{manifest.chunks} 个段落；索引更新于 "
                    f"{manifest.built_at or '未知'}")
         if query:
-            summary += f"；标题含“{as_text(query)}”的 {len(rows)} 篇"
+            summary += f"；标题含“{as_text(query)}”的 {len(found)} 篇"
+        if len(found) > SHOWN:
+            summary += f"；列出前 {SHOWN} 篇，按标题搜索可找到其余的"
         return rows, [a.path for a in articles], summary
 
     def refresh(query: str):

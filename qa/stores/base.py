@@ -152,8 +152,8 @@ class Store(Protocol):
     def term_weights(self, terms: list[str]) -> dict[str, float]:
         """BM25's IDF of each term (terms never seen get the highest)."""
 
-    def articles(self) -> list[IndexedArticle]:
-        """Every article, in the order they were indexed."""
+    def articles(self, limit: int | None = None) -> list[IndexedArticle]:
+        """Every article (the first `limit`), in the order they were indexed."""
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         """The articles with these ids."""

@@ -250,8 +250,9 @@ class LocalStore:
                 return Chunk(*row[1:])
         return None
 
-    def articles(self) -> list[IndexedArticle]:
-        rows = self._db().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {self._visible()} ORDER BY num")
+    def articles(self, limit: int | None = None) -> list[IndexedArticle]:
+        rows = self._db().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {self._visible()} ORDER BY num"
+                                  + (f" LIMIT {int(limit)}" if limit is not None else ""))
         return [_article(row) for row in rows]
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:

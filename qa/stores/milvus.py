@@ -307,8 +307,8 @@ class MilvusStore:
         rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", _ARTICLE_FIELDS)
         return [IndexedArticle(*(r[f] for f in _ARTICLE_FIELDS)) for r in sorted(rows, key=lambda r: r["num"])]
 
-    def articles(self) -> list[IndexedArticle]:
-        return self._articles("")
+    def articles(self, limit: int | None = None) -> list[IndexedArticle]:
+        return self._articles("")[:limit]  # Milvus returns rows in no set order: all of them, then the first
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         ids = list(dict.fromkeys(ids))

@@ -105,6 +105,11 @@ def test_incremental_rebuild_touches_only_what_changed(tmp_path, seed_articles):
     assert {a.id for a in store.articles()} == {a.id for a in seed_articles[:2]}
     found = store.chunks([k for k, _ in store.lexical_search(lexical_terms("中欧班列 图书馆 工业互联网"), 50)])
     assert {c.article_id for c in found.values()} <= {a.id for a in seed_articles[:2]}
+    kept = {a.num for a in store.articles()}
+    gone = [int(k) for segment in store.segments for k in segment.keys if int(k) >> 20 not in kept]
+    assert gone  # still in a segment, left out by the search itself
+    nearest = store.dense_search(store.chunk_vectors(gone[:1])[0], 5)
+    assert len(nearest) == 5 and all(k >> 20 in kept for k, _ in nearest)
 
 
 def test_a_changed_article_is_reindexed_and_the_old_version_is_gone(tmp_path, seed_articles):

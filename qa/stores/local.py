@@ -100,7 +100,7 @@ class LocalStore:
         self.segments = segments
         self._local = threading.local()
         self._removed = self._removed_articles()
-        self._gone: dict[str, int] = {}
+        self._gone: dict[str, np.ndarray] = {}
         self._n_docs = sum(len(s) for s in segments)
 
     # -- opening -------------------------------------------------------------------------------
@@ -168,17 +168,16 @@ class LocalStore:
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
         for segment in self.segments:
-            gone = self._gone_in(segment)
-            hits = segment.dense_search(vector, k + gone)
-            found.extend((key, s) for key, s in hits if not gone or article_num_of(key) not in self._removed)
+            found.extend(segment.dense_search(vector, k, self._gone_in(segment)))
         return sorted(found, key=lambda h: (-h[1], h[0]))[:k]
 
-    def _gone_in(self, segment: Segment) -> int:
-        """How many of the segment's chunks belong to removed articles (counted once per opening)."""
+    def _gone_in(self, segment: Segment) -> np.ndarray | None:
+        """The segment's rows of removed articles' chunks (found once per opening)."""
         if not self._removed:
-            return 0
+            return None
         if segment.name not in self._gone:
-            self._gone[segment.name] = int(np.isin(segment.keys // ARTICLE_SPAN, list(self._removed)).sum())
+            self._gone[segment.name] = np.flatnonzero(
+                np.isin(segment.keys // ARTICLE_SPAN, list(self._removed))).astype(np.int64)
         return self._gone[segment.name]
 
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:

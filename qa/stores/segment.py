@@ -82,11 +82,20 @@ class Segment:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense_search(self, vector: np.ndarray, k: int, skip: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(key, cosine) of the k nearest chunks, never those at the rows in `skip` (removed
+        articles'): FAISS leaves them out while it searches, so k stays k."""
+        import faiss
+
         k = min(k, len(self.keys))
         if k <= 0:
             return []
-        scores, rows = self.ann.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+        params = None
+        if skip is not None and len(skip):
+            exclude = faiss.IDSelectorNot(faiss.IDSelectorBatch(skip))
+            params = (faiss.SearchParametersHNSW(sel=exclude, efSearch=HNSW_EF_SEARCH) if hasattr(self.ann, "hnsw")
+                      else faiss.SearchParameters(sel=exclude))
+        scores, rows = self.ann.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k, params=params)
         return [(int(self.keys[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
     def document_frequency(self, term: str) -> int:

@@ -240,6 +240,7 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
         from qa.stores import milvus
 
         milvus._clients.clear()  # let `qa serve` open the file (Milvus Lite serves one process)
+        milvus._loaded.clear()
         from milvus_lite import server_manager
 
         server_manager.server_manager_instance.release_all()

@@ -131,8 +131,7 @@ class LocalStore:
         shutil.rmtree(directory, ignore_errors=True)  # what an interrupted build left behind
         directory.mkdir(parents=True)
         manifest.generation, manifest.segments = 0, []
-        store = cls(directory, manifest, [])
-        return store
+        return cls(directory, manifest, [])
 
     def _db(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)

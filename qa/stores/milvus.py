@@ -42,6 +42,7 @@ NOT_REMOVED = 1 << 62
 PARTS = ("chunks", "sentences", "articles", "terms")
 INSERT_BATCH = 500
 _clients: dict[str, object] = {}
+_loaded: set[tuple[str, str]] = set()  # (uri, meta collection) known to exist and loaded
 _clients_lock = threading.Lock()
 _ARTICLE_FIELDS = ["id", "title", "source", "date", "url", "path", "chunks", "date_inferred", "story", "text_key",
                    "num", "content"]
@@ -130,9 +131,11 @@ class MilvusStore:
         client = _client(uri)
         meta = cls.meta_name(collection)
         try:
-            if not client.has_collection(meta):
-                return None
-            client.load_collection(meta)
+            if (uri, meta) not in _loaded:  # asked before every question: check and load once per process
+                if not client.has_collection(meta):
+                    return None
+                client.load_collection(meta)
+                _loaded.add((uri, meta))
             rows = client.query(meta, ids=[key], output_fields=["value"])
         except StoreUnavailableError:
             raise

@@ -8,6 +8,7 @@ article containing <script> or <img onerror=…> is shown as text and never runs
 from __future__ import annotations
 
 import html
+import json
 import os
 
 from .answer import MARKER, Answer
@@ -140,9 +141,12 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chatbot, questions, mode, k, collection], [chatbot, sources, box, questions],
                     api_visibility="private")
-        # Another knowledge base: a new conversation (follow-ups do not cross collections).
-        collection.change(lambda: ([], sources_html(None, engine), "", []), None, [chatbot, sources, box, questions],
-                          api_visibility="private")
+        # Another knowledge base, chosen by the user: a new conversation (follow-ups do not cross
+        # collections), cleared in the browser at once so that no reply can race a question sent
+        # right after. `input`, not `change`: refreshing the list on load resets nothing, and the
+        # question being typed is kept.
+        no_sources = json.dumps(sources_html(None, engine), ensure_ascii=False)
+        collection.input(None, None, [chatbot, sources, questions], js=f"() => [[], {no_sources}, []]")
 
         def listed():
             names = collections.names()

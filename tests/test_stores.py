@@ -127,6 +127,7 @@ def test_named_collections_of_the_default_store_live_beside_it(tmp_path, corpus_
 def test_the_chat_lists_the_collections_and_answers_from_the_chosen_one(tmp_path, corpus_copy, browser):
     import openai
     from gradio_client import Client
+    from playwright.sync_api import expect
 
     index = str(tmp_path / "embeddings")
     run_qa("build", "--corpus", str(corpus_copy), "--index", index, check=True)
@@ -146,8 +147,14 @@ def test_the_chat_lists_the_collections_and_answers_from_the_chosen_one(tmp_path
                                         extra_body={"collection": "finance"})
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url)
+        page.locator("#question textarea").fill("大会在哪里开幕？")
+        page.locator("#send").click()
+        page.locator("#sources .source").first.wait_for(timeout=60_000)
         page.locator("#collection input").click()
         page.get_by_role("option", name="news").click()
+        page.wait_for_function("document.querySelector('#collection input').value === 'news'")
+        expect(page.locator("#sources .source")).to_have_count(0)  # another knowledge base, a new conversation
+        expect(page.locator("#chat")).not_to_contain_text("武汉")
         page.locator("#question textarea").fill(question)
         page.locator("#send").click()
         page.locator("#sources .source").first.wait_for(timeout=60_000)

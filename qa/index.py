@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +30,7 @@ from .stories import NUM_PERM, group_stories, signature, text_key
 from .text import lexical_terms
 
 EMBED_BATCH = 32
+ARTICLES_PER_PART = 5_000  # a build holds this many new articles (≈ 35,000 news chunks) in memory at once
 Progress = Callable[[str, int, int], None]  # (what, done, total): the page's progress bar
 
 
@@ -151,14 +152,18 @@ def build_index(articles: list[Article], target: Location | Path | str, embedder
         store = location.begin_full(manifest)
     cache = _VectorCache([s for s in (store, donor) if s is not None], legacy)
     try:
-        report, changes = _changes(articles, store, previous if not full else [], cache, embedder, chunk_size,
-                                   chunk_overlap, progress, on_progress)
-        report.removed = len({a.id for a in previous} - {a.id for a in articles})
-        manifest.articles, manifest.chunks = report.articles, report.chunks
+        plan = _plan(articles, store, previous if not full else [])
+        report = BuildReport(
+            articles=len(articles), chunks=plan.kept_chunks, embedded=0, reused=0, sentences_embedded=0,
+            removed=len({a.id for a in previous} - {a.id for a in articles}), seconds=0.0, model=embedder.name,
+            dated=sum(1 for a in articles if ISO_DATE.match(a.date)), sourced=sum(1 for a in articles if a.source),
+            grouped=_grouped(plan.stories))
+        manifest.articles, manifest.chunks = report.articles, plan.kept_chunks
         manifest.built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        manifest.seconds = round(time.perf_counter() - started, 3)
-        if changes or full or manifest_changed(store.manifest, manifest):
-            store.write(changes, manifest)
+        if plan or full or manifest_changed(store.manifest, manifest):
+            store.write(_parts(plan, cache, embedder, chunk_size, chunk_overlap, report, manifest, started,
+                               progress, on_progress), manifest)
+        report.reused = report.chunks - report.embedded
         if full:
             location.finish_full(store)
     finally:
@@ -169,70 +174,95 @@ def build_index(articles: list[Article], target: Location | Path | str, embedder
     return report
 
 
+def _grouped(stories: dict[str, str]) -> int:
+    """How many articles share their story with another."""
+    told: dict[str, int] = {}
+    for story in stories.values():
+        told[story] = told.get(story, 0) + 1
+    return sum(1 for story in stories.values() if told[story] > 1)
+
+
 def manifest_changed(old: Manifest, new: Manifest) -> bool:
     """Whether a write without changed articles is still needed (the corpus was moved, say)."""
     return (old.corpus, old.corpus_fingerprint, old.dataset) != (new.corpus, new.corpus_fingerprint, new.dataset)
 
 
-def _changes(articles: list[Article], store: Store, listed: list[IndexedArticle], cache: _VectorCache,
-             embedder: Embedder, chunk_size: int, chunk_overlap: int, progress: bool,
-             on_progress: Progress | None) -> tuple[BuildReport, Changes]:
-    """What to write to make the store hold exactly `articles`, and the report of it."""
+def _plan(articles: list[Article], store: Store, listed: list[IndexedArticle]) -> "_Plan":
+    """Which articles stay, come in (with their new numbers) and go; everyone's story."""
     known = {a.id: a for a in listed}
     keys = [content_key(a) for a in articles]
     kept = {a.id for a, key in zip(articles, keys) if a.id in known and known[a.id].content == key}
     fresh = [(a, key) for a, key in zip(articles, keys) if a.id not in kept]
-    changes = Changes(removed=[a.num for a in listed if a.id not in kept])
     next_num = store.next_article_num()
-    nums = {a.id: next_num + n for n, (a, _) in enumerate(fresh)}
-    chunks_of = {a.id: split_article(a, chunk_size, chunk_overlap) for a, _ in fresh}
-    for article, _ in fresh:
-        num = nums[article.id]
-        changes.chunks.extend((record_key(num, i), c, c.content_hash, lexical_terms(c.embed_text))
-                              for i, c in enumerate(chunks_of[article.id]))
-        changes.sentences.extend((record_key(num, i), s, s.content_hash)
-                                 for i, s in enumerate(split_sentences(article, chunk_size)))
-    chunk_texts = {c.content_hash: c.embed_text for _, c, _, _ in changes.chunks}
-    sentence_texts = {s.content_hash: s.text for _, s, _ in changes.sentences}
-    vectors = cache.lookup(list(chunk_texts) + list(sentence_texts))
-    made = _embed_missing(embedder, {h: t for h, t in chunk_texts.items() if h not in vectors}, progress,
-                          on_progress=on_progress)
-    made_sentences = _embed_missing(embedder, {h: t for h, t in sentence_texts.items() if h not in vectors},
-                                    progress, "sentences", on_progress)
-    vectors.update(made)
-    vectors.update(made_sentences)
-    dim = embedder.dim if not vectors else len(next(iter(vectors.values())))
-    changes.chunk_vectors = _stacked(vectors, [h for _, _, h, _ in changes.chunks], dim)
-    changes.sentence_vectors = _stacked(vectors, [h for _, _, h in changes.sentences], dim)
-
     stored = store.signatures() if listed else {}
-    fresh_signatures = [stored.get(text_key(a.text)) for a, _ in fresh]
-    fresh_signatures = [sig if sig is not None else signature(a.text) for sig, (a, _) in zip(fresh_signatures, fresh)]
-    signature_of = {a.id: sig for (a, _), sig in zip(fresh, fresh_signatures)}
+    signature_of = {}
     for article in articles:
-        if article.id in kept:
-            signature_of[article.id] = stored.get(known[article.id].text_key)
-            if signature_of[article.id] is None:
-                signature_of[article.id] = signature(article.text)
+        sig = stored.get(known[article.id].text_key if article.id in kept else text_key(article.text))
+        signature_of[article.id] = sig if sig is not None else signature(article.text)
     ordered = np.stack([signature_of[a.id] for a in articles]) if articles else np.zeros((0, NUM_PERM), np.uint64)
     stories = group_stories([a.id for a in articles], [a.date for a in articles], ordered)
-    changes.stories = {known[i].num: s for i, s in stories.items() if i in kept and known[i].story != s}
-    changes.added = [IndexedArticle(a.id, a.title, a.source, a.date, a.url, a.path, len(chunks_of[a.id]),
-                                    a.date_inferred, stories.get(a.id, a.id), text_key(a.text), nums[a.id], key)
-                     for a, key in fresh]
-    changes.signatures = np.stack(fresh_signatures) if fresh else np.zeros((0, NUM_PERM), np.uint64)
+    return _Plan(fresh=fresh, nums={a.id: next_num + n for n, (a, _) in enumerate(fresh)},
+                 removed=[a.num for a in listed if a.id not in kept],
+                 restoried={known[i].num: s for i, s in stories.items() if i in kept and known[i].story != s},
+                 stories=stories, signature_of=signature_of,
+                 kept_chunks=sum(known[i].chunks for i in kept))
 
-    told: dict[str, int] = {}
-    for story in stories.values():
-        told[story] = told.get(story, 0) + 1
-    total_chunks = sum(len(c) for c in chunks_of.values()) + sum(known[i].chunks for i in kept)
-    report = BuildReport(
-        articles=len(articles), chunks=total_chunks, embedded=len(made),
-        reused=total_chunks - len(made), sentences_embedded=len(made_sentences), removed=0, seconds=0.0,
-        model=embedder.name, dated=sum(1 for a in articles if ISO_DATE.match(a.date)),
-        sourced=sum(1 for a in articles if a.source),
-        grouped=sum(1 for story in stories.values() if told[story] > 1))
-    return report, changes
+
+@dataclass
+class _Plan:
+    fresh: list[tuple[Article, str]]  # the articles to index, with their content keys
+    nums: dict[str, int]  # their new numbers
+    removed: list[int]  # numbers of the articles that go (or change)
+    restoried: dict[int, str]  # kept articles whose story changed
+    stories: dict[str, str]  # every article's story
+    signature_of: dict[str, np.ndarray]
+    kept_chunks: int
+
+    def __bool__(self) -> bool:
+        return bool(self.fresh or self.removed or self.restoried)
+
+
+def _parts(plan: _Plan, cache: _VectorCache, embedder: Embedder, chunk_size: int, chunk_overlap: int,
+           report: BuildReport, manifest: Manifest, started: float, progress: bool,
+           on_progress: Progress | None) -> Iterator[Changes]:
+    """The write, in parts of at most ARTICLES_PER_PART new articles, each chunked and embedded when
+    the store asks for it: a build holds one part in memory, however large the corpus. The first
+    part also carries the removals and story changes. Counts what it embeds in `report`; once the
+    last part is out, the manifest has the number of chunks the store will hold and the seconds
+    the build took to make them."""
+    batches = [plan.fresh[at: at + ARTICLES_PER_PART] for at in range(0, len(plan.fresh), ARTICLES_PER_PART)]
+    for n, batch in enumerate(batches or [[]]):
+        part = Changes(removed=plan.removed, stories=plan.restoried) if n == 0 else Changes()
+        what = "" if len(batches) <= 1 else f" (part {n + 1}/{len(batches)})"
+        for article, key in batch:
+            num = plan.nums[article.id]
+            chunks = split_article(article, chunk_size, chunk_overlap)
+            part.chunks.extend((record_key(num, i), c, c.content_hash, lexical_terms(c.embed_text))
+                               for i, c in enumerate(chunks))
+            part.sentences.extend((record_key(num, i), s, s.content_hash)
+                                  for i, s in enumerate(split_sentences(article, chunk_size)))
+            part.added.append(IndexedArticle(article.id, article.title, article.source, article.date, article.url,
+                                             article.path, len(chunks), article.date_inferred,
+                                             plan.stories.get(article.id, article.id), text_key(article.text),
+                                             num, key))
+        chunk_texts = {c.content_hash: c.embed_text for _, c, _, _ in part.chunks}
+        sentence_texts = {s.content_hash: s.text for _, s, _ in part.sentences}
+        vectors = cache.lookup(list(chunk_texts) + list(sentence_texts))
+        made = _embed_missing(embedder, {h: t for h, t in chunk_texts.items() if h not in vectors}, progress,
+                              "passages" + what, on_progress)
+        made_sentences = _embed_missing(embedder, {h: t for h, t in sentence_texts.items() if h not in vectors},
+                                        progress, "sentences" + what, on_progress)
+        vectors.update(made)
+        vectors.update(made_sentences)
+        part.chunk_vectors = _stacked(vectors, [h for _, _, h, _ in part.chunks], embedder.dim)
+        part.sentence_vectors = _stacked(vectors, [h for _, _, h in part.sentences], embedder.dim)
+        part.signatures = (np.stack([plan.signature_of[a.id] for a, _ in batch]) if batch
+                           else np.zeros((0, NUM_PERM), np.uint64))
+        report.chunks += len(part.chunks)
+        report.embedded += len(made)
+        report.sentences_embedded += len(made_sentences)
+        yield part
+    manifest.chunks, manifest.seconds = report.chunks, round(time.perf_counter() - started, 3)
 
 
 def _stacked(lookup: dict[str, np.ndarray], hashes: list[str], dim: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from qa.stores import Location
 from qa.stores.segment import make_ann
 from qa.text import lexical_terms
 
-from .conftest import NEWS, HashingEmbedder
+from .conftest import DATA, NEWS, HashingEmbedder
 
 
 def _build(articles, directory, embedder=None):
@@ -222,3 +222,59 @@ def test_reopening_after_a_full_rebuild_does_not_reuse_the_old_segments(tmp_path
     after = Location(directory).open(reuse=before)
     assert sum(len(s) for s in after.segments) == report.chunks == after.manifest.chunks
     assert not {s.name for s in after.segments} & {s.name for s in before.segments}
+
+
+NATURAL_NEWS = DATA / "natural" / "news.jsonl"
+
+
+def _searched(store, queries):
+    embedder = HashingEmbedder()
+    return [(store.lexical_search(lexical_terms(q), 10), store.dense_search(embedder.encode_queries([q])[0], 10))
+            for q in queries]
+
+
+def test_a_large_build_is_written_in_parts_and_reads_as_one(tmp_path, seed_articles, monkeypatch):
+    """A build holds one part of its new articles in memory at a time; the index it publishes is
+    the one a single write makes: the same records, one segment, the same search results."""
+    articles = [*seed_articles, *load_articles([NATURAL_NEWS]).articles]
+    whole = _build(articles, tmp_path / "whole")
+    monkeypatch.setattr("qa.index.ARTICLES_PER_PART", 4)
+    parts = _build(articles, tmp_path / "parts")
+    assert (parts.articles, parts.chunks, parts.embedded, parts.sentences_embedded, parts.grouped) == \
+        (whole.articles, whole.chunks, whole.embedded, whole.sentences_embedded, whole.grouped)
+    one, other = _open(tmp_path / "whole"), _open(tmp_path / "parts")
+    assert other.manifest.chunks == one.manifest.chunks == whole.chunks
+    assert len(other.manifest.segments) == 1
+    assert _every_chunk(other) == _every_chunk(one)
+    assert other.articles() == one.articles()
+    queries = ["制造业PMI是多少", "中欧班列运往哪里", "台风登陆", "大熊猫化石在哪里发现"]
+    assert _searched(other, queries) == _searched(one, queries)
+
+
+class _FailingEmbedder(HashingEmbedder):
+    """Fails when it is given a text with `marker`: a build killed part-way through its parts."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def encode_passages(self, texts):
+        if any(self.marker in text for text in texts):
+            raise MemoryError("out of memory in the last part")
+        return self._encode(texts)
+
+
+def test_a_build_cut_short_between_parts_leaves_the_previous_index(tmp_path, seed_articles, monkeypatch):
+    directory = tmp_path / "index"
+    _build(seed_articles, directory)
+    before = _open(directory)
+    monkeypatch.setattr("qa.index.ARTICLES_PER_PART", 4)
+    more = [*seed_articles, *load_articles([NATURAL_NEWS]).articles]
+    with pytest.raises(MemoryError):
+        _build(more, directory, _FailingEmbedder(marker=more[-1].text[:12]))  # the last of 9 parts
+    after = _open(directory)
+    assert after.manifest.generation == before.manifest.generation
+    assert {a.id for a in after.articles()} == {a.id for a in seed_articles}
+    assert _searched(after, ["中欧班列"]) == _searched(before, ["中欧班列"])
+    report = _build(more, directory)
+    assert report.articles == len(more)
+    assert {a.id for a in _open(directory).articles()} == {a.id for a in more}

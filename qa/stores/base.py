@@ -10,6 +10,7 @@ a sentence's neighbours are key ± 1 and an article's records are one key range.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable
 from typing import Protocol
 
 import numpy as np
@@ -121,6 +122,26 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.stories)
 
+    @classmethod
+    def joined(cls, parts: Iterable["Changes"], dim: int) -> "Changes":
+        """The parts of one write as a single change (for a store that needs it whole)."""
+        whole = cls()
+        signatures, chunk_vectors, sentence_vectors = [], [np.zeros((0, dim), np.float32)], [np.zeros((0, dim), np.float32)]
+        for part in parts:
+            whole.added += part.added
+            whole.chunks += part.chunks
+            whole.sentences += part.sentences
+            whole.removed += part.removed
+            whole.stories.update(part.stories)
+            if part.signatures is not None:
+                signatures.append(part.signatures)
+            for vectors, into in ((part.chunk_vectors, chunk_vectors), (part.sentence_vectors, sentence_vectors)):
+                if vectors is not None:
+                    into.append(vectors)
+        whole.signatures = np.concatenate(signatures) if signatures else None
+        whole.chunk_vectors, whole.sentence_vectors = np.concatenate(chunk_vectors), np.concatenate(sentence_vectors)
+        return whole
+
 
 class Store(Protocol):
     """An index the engine can ask. Reads see one generation; `write` makes the next one."""
@@ -170,8 +191,9 @@ class Store(Protocol):
     def next_article_num(self) -> int:
         """A number no article of the store has had (numbers are never reused)."""
 
-    def write(self, changes: Changes, manifest: Manifest) -> None:
-        """Apply the changes and publish them as the next generation, all at once for readers."""
+    def write(self, parts: Iterable[Changes], manifest: Manifest) -> None:
+        """Apply the parts of one change (taken one at a time) and publish them as the next
+        generation, all at once for readers."""
 
     def stamp(self) -> object:
         """Changes when another generation is published (cheap: asked before every question)."""

@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -288,21 +289,28 @@ class LocalStore:
         (largest,) = self._db().execute("SELECT max(num) FROM articles").fetchone()
         return (largest or 0) + 1
 
-    def write(self, changes: Changes, manifest: Manifest) -> None:
-        """Publish the changes as the next generation (the caller holds the index's writer lock)."""
+    def write(self, parts: Iterable[Changes], manifest: Manifest) -> None:
+        """Publish the parts as the next generation (the caller holds the index's writer lock).
+        Each part's records go to the database as it comes, so a write holds one part in memory;
+        the new chunks' segment is then made from the database, and the manifest replaced."""
         db = self._db()
         g = int(self.manifest.generation)
         new = g + 1
         self._undo_unpublished(db, g)
-        segments = list(self.segments)
-        if changes.chunks:
-            keys = np.array([key for key, *_ in changes.chunks], np.int64)
-            segments.append(Segment.write(self.directory / "segments" / _segment_name(new), keys, changes.chunk_vectors,
-                                          [terms for *_, terms in changes.chunks]))
+        added: list[int] = []
+        changes = Changes()  # what the parts remove and re-assign
+        for part in parts:
+            with db:
+                self._insert(db, part, new)
+            added += [key for key, *_ in part.chunks]
+            changes.removed += part.removed
+            changes.stories.update(part.stories)
         with db:
-            self._insert(db, changes, new)
             db.executemany("UPDATE articles SET removed = ? WHERE num = ?", [(new, n) for n in changes.removed])
             db.executemany("UPDATE articles SET story = ? WHERE num = ?", [(s, n) for n, s in changes.stories.items()])
+        segments = list(self.segments)
+        if added:
+            segments.append(self._segment_of(db, added, _segment_name(new)))
         removed = self._removed | set(changes.removed)
         segments = self._merged(db, segments, removed, new)
         manifest.generation, manifest.segments = new, [{"name": s.name, "chunks": len(s)} for s in segments]
@@ -369,8 +377,12 @@ class LocalStore:
         return segments
 
     def _merge(self, db: sqlite3.Connection, segments: list[Segment], removed: set[int], name: str) -> Segment:
-        """One segment of the live chunks of `segments`, from the vectors and terms in the database."""
-        keys = [int(k) for s in segments for k in s.keys if article_num_of(int(k)) not in removed]
+        """One segment of the live chunks of `segments`."""
+        return self._segment_of(db, [int(k) for s in segments for k in s.keys if article_num_of(int(k)) not in removed],
+                                name)
+
+    def _segment_of(self, db: sqlite3.Connection, keys: list[int], name: str) -> Segment:
+        """A segment of these chunks, from their vectors and terms in the database."""
         vectors, terms = {}, {}
         for batch in _batches(keys):
             rows = db.execute(f"SELECT key, terms, vector FROM chunks WHERE key IN ({','.join('?' * len(batch))})", batch)

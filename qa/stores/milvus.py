@@ -29,6 +29,7 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -341,9 +342,11 @@ class MilvusStore:
         return int(self.manifest.backend.get("next_num", 1))
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, changes: Changes, manifest: Manifest) -> None:
+    def write(self, parts: Iterable[Changes], manifest: Manifest) -> None:
         """Insert the new records, mark the removed articles, publish the next generation, then
-        update the term statistics and delete what no reader needs any more."""
+        update the term statistics and delete what no reader needs any more. The parts are joined
+        first: the BM25 weights of the new chunks need the corpus's mean length after the change."""
+        changes = Changes.joined(parts, manifest.dim)
         g = int(self.manifest.generation)
         new = g + 1
         self._undo_unpublished(g)

@@ -183,12 +183,8 @@ class LocalStore:
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
         for segment in self.segments:
-            rows, scores = segment.scores(terms, self._idf_ratios(segment, terms))
-            if not len(rows):
-                continue
-            top = np.argpartition(-scores, min(k, len(scores)) - 1)[:k] if len(scores) > k else np.arange(len(scores))
-            found.extend((int(segment.keys[rows[i]]), float(scores[i])) for i in top
-                         if scores[i] > 0 and article_num_of(int(segment.keys[rows[i]])) not in self._removed)
+            rows, scores = segment.top(terms, k, self._idf_ratios(segment, terms), self._gone_in(segment))
+            found.extend((int(segment.keys[row]), float(score)) for row, score in zip(rows, scores) if score > 0)
         return sorted(found, key=lambda h: (-h[1], h[0]))[:k]
 
     def _idf_ratios(self, segment: Segment, terms: list[str]) -> dict[str, float] | None:

@@ -15,6 +15,9 @@ import numpy as np
 ANN_THRESHOLD = 20_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 128
+# Above this many chunks BM25 skips what it can of common terms' postings (Segment.top); below,
+# reading them all is as fast.
+MAXSCORE_ABOVE = 50_000
 
 
 def make_ann(vectors: np.ndarray):
@@ -103,23 +106,82 @@ class Segment:
         indptr = self.bm25.scores["indptr"]
         return int(indptr[token + 1] - indptr[token]) if token is not None and token + 1 < len(indptr) else 0
 
-    def scores(self, terms: list[str], idf_ratio: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, BM25 scores) of the segment's chunks holding any of the terms; with `idf_ratio`,
-        each term's part is scaled (to the IDF of all segments together). Only the terms' postings
-        are read (bm25s' term-major sparse matrix), so the cost follows them (and two passes over a
-        flag per chunk); the sums are bm25s' own, added in the same order."""
+    def _postings(self, terms: list[str], idf_ratio: dict[str, float] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per query term the segment knows, in the query's order: the rows of the chunks that hold it
+        (ascending) and its part of their BM25 scores (scaled by `idf_ratio`, if given)."""
         vocab = self.bm25.vocab_dict
-        tokens = [(vocab[t], t) for t in terms if t in vocab]
-        if not tokens:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         data, indices, indptr = (self.bm25.scores[name] for name in ("data", "indices", "indptr"))
-        summed = np.zeros(len(self.keys), dtype=data.dtype)
-        touched = np.zeros(len(self.keys), dtype=bool)
-        for token, term in tokens:  # a term's postings name each chunk once: a plain indexed add is exact
+        found = []
+        for term in terms:
+            token = vocab.get(term)
+            if token is None:
+                continue
             start, end = int(indptr[token]), int(indptr[token + 1])
-            rows = np.asarray(indices[start:end])
             part = np.asarray(data[start:end])
-            summed[rows] += part if idf_ratio is None else (part * idf_ratio.get(term, 0.0)).astype(part.dtype)
-            touched[rows] = True
-        found = np.flatnonzero(touched)
-        return found, summed[found]
+            if idf_ratio is not None:
+                part = (part * idf_ratio.get(term, 0.0)).astype(part.dtype)
+            found.append((np.asarray(indices[start:end]), part))
+        return found
+
+    def top(self, terms: list[str], k: int, idf_ratio: dict[str, float] | None = None,
+            skip: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, BM25 scores) of the k best-scoring chunks holding any of the terms, never those at
+        the rows in `skip`; with `idf_ratio`, each term's part is scaled (to the IDF of all segments).
+
+        Exactly the k that scoring every posting would find, with the same scores, but the long
+        postings of common terms are mostly not read (MaxScore): terms are taken from the one that
+        can add most to a chunk; once the terms left could not lift a chunk that none of the terms
+        so far holds above the k-th best score so far, only the chunks already found are looked up
+        in their postings. Each chunk's score is summed in the query's term order, as bm25s sums it."""
+        postings = self._postings(terms, idf_ratio)
+        if not postings or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        banned = np.zeros(len(self.keys), dtype=bool)
+        if skip is not None and len(skip):
+            banned[skip] = True
+        found = self._candidates(postings, k, banned) if len(self.keys) > MAXSCORE_ABOVE else None
+        if found is None:  # the terms are common enough that reading all their postings is cheaper
+            summed = np.zeros(len(self.keys), dtype=postings[0][1].dtype)
+            for rows, part in postings:  # a term's postings name each chunk once: a plain indexed add is exact
+                summed[rows] += part
+            touched = np.zeros(len(self.keys), dtype=bool)
+            for rows, _ in postings:
+                touched[rows] = True
+            found = np.flatnonzero(touched & ~banned)
+            summed = summed[found]
+        else:
+            summed = np.zeros(len(found), dtype=postings[0][1].dtype)
+            for rows, part in postings:  # the exact scores, added in the query's order
+                at = np.searchsorted(rows, found)
+                held = at < len(rows)
+                held[held] = rows[at[held]] == found[held]
+                summed[held] += part[at[held]]
+        if len(found) > k:  # the k best; of chunks tied at the k-th score, those of the lowest rows
+            kth = np.partition(summed, len(summed) - k)[len(summed) - k]
+            above = np.flatnonzero(summed > kth)
+            best = np.concatenate([above, np.flatnonzero(summed == kth)[: k - len(above)]])
+            found, summed = found[best], summed[best]
+        return found, summed
+
+    def _candidates(self, postings: list[tuple[np.ndarray, np.ndarray]], k: int, banned: np.ndarray) -> np.ndarray | None:
+        """The rows that can be among the k best (ascending), read from the postings of the terms
+        that can add most; None when that would mean reading more than a quarter of the segment."""
+        found = None
+        bounds = [float(part.max()) if len(part) else 0.0 for _, part in postings]
+        partial = np.zeros(len(self.keys), dtype=np.float64)  # for the threshold only
+        seen: list[np.ndarray] = []
+        left, read = sum(bounds), 0
+        for i in sorted(range(len(postings)), key=lambda i: -bounds[i]):
+            rows, part = postings[i]
+            read += len(rows)
+            if read > len(self.keys) // 4:
+                return None
+            partial[rows] += part
+            seen.append(rows)
+            left -= bounds[i]
+            found = np.unique(np.concatenate(seen))
+            found = found[~banned[found]]
+            # (a margin for the float32 sums that bm25s' scores are made of)
+            if len(found) >= k and left < np.partition(partial[found], len(found) - k)[len(found) - k] * (1 - 1e-5):
+                return found
+        return found  # every term read

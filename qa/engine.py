@@ -15,7 +15,7 @@ from .errors import QuestionError
 from .followup import focus_terms, resolve_followup
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
 from .question_time import AskedTime, asked_time, published_day, time_match
-from .retrieval import CANDIDATES, Hit, Retriever
+from .retrieval import CANDIDATES, Hit, Retriever, first
 from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .stores import Location, Store, location_for
 from .text import lexical_terms
@@ -83,8 +83,9 @@ class Engine:
 
     def search(self, question: str, history: list[str] | None = None, mode: str | None = None,
                k: int | None = None, as_of: date | None = None) -> tuple[str, list[Hit]]:
-        """The query as searched (follow-ups resolved) and its hits; passages of the period the
-        question asks about come first ("2023年…"), the newest report first for "最新…"."""
+        """The query as searched (follow-ups resolved) and its k hits, with each side's best after them
+        (`retrieval.first`); passages of the period the question asks about come first ("2023年…"),
+        the newest report first for "最新…"."""
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -100,7 +101,7 @@ class Engine:
         else:
             pool = sorted(hits[:LATEST_POOL], key=lambda h: published_day(h.chunk.date) or date.min, reverse=True)
             hits = pool + hits[LATEST_POOL:]
-        return query, hits[:k]
+        return query, first(hits, k)
 
     @staticmethod
     def of_the_asked_time(hits: list[Hit], asked: AskedTime) -> list[Hit]:

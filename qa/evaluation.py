@@ -28,7 +28,7 @@ from .errors import DatasetError
 from .index import build_index
 from .stores import Location
 from .question_time import parse_as_of
-from .retrieval import Hit
+from .retrieval import Hit, first
 from .scoring import Scorer
 
 CACHE_NAMING = 2  # part of the cache folders' names (fixed: a build upgrades an older index in place)
@@ -228,9 +228,10 @@ def _gold_key(dataset: Dataset, hit) -> str:
 
 
 def without_gold(dataset: Dataset, hits: list[Hit], gold: str | tuple[str, ...], k: int) -> list[Hit]:
-    """The first k hits that are not from a gold passage: what a corpus without them would return."""
+    """The first k hits that are not from a gold passage (and each side's best of them, as
+    `retrieval.first`): what a corpus without them would return."""
     golds = (gold,) if isinstance(gold, str) else gold
-    return [h for h in hits if _gold_key(dataset, h) not in golds][:k]
+    return first([h for h in hits if _gold_key(dataset, h) not in golds], k)
 
 
 def shown_answer(answer: Answer) -> str:
@@ -242,7 +243,8 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
                   tick: Callable[[], None] | None = None, as_of: date | None = None) -> tuple[dict, list[dict]]:
     """Metrics of one retrieval mode, the per-question rows that missed, and the metrics per facet
     value (ChronoQA's temporal types). Questions are searched and answered exactly as `qa ask` does
-    (the first top_k hits of the same fused lists), each as of its own date when it has one, else `as_of`."""
+    (the first top_k hits of the same fused lists and each side's best), each as of its own date when
+    it has one, else `as_of`."""
     started = time.perf_counter()
     rows, misses = [], []
     top_k = engine.settings.top_k
@@ -250,7 +252,7 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
         when = parse_as_of(question.as_of) if question.as_of else as_of
         query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH, as_of=when)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
-        answer = engine.extractive(question.question, query, hits[:top_k], as_of=when)
+        answer = engine.extractive(question.question, query, first(hits, top_k), as_of=when)
         shown = shown_answer(answer)
         answer_rank = next((i for i, h in enumerate(hits, start=1)
                             if any(a in h.chunk.text for a in question.answers)), None)

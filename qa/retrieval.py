@@ -29,6 +29,25 @@ class Hit:
     position: int = -1  # the chunk's key in the store
 
 
+def first(hits: list[Hit], k: int) -> list[Hit]:
+    """The first k hits, and after them the best hit of each side (BM25's first, the dense search's
+    first) that the fusion ranked lower: the passage that matches the question's words best, or
+    its meaning best, is always read (RRF can rank a passage that only one side finds below
+    passages both sides find in the middle of their lists)."""
+    chosen = hits[:k]
+    for side in ("lexical", "dense"):
+        scored = [h for h in hits if getattr(h, side) is not None]
+        best = max(scored, key=lambda h: (getattr(h, side), -h.position), default=None)
+        if best is not None and all(best.position != h.position for h in chosen):
+            chosen.append(best)
+    return chosen
+
+
+def side_first(scored: dict[int, float]) -> list[int]:
+    """The best-scored key of one side's results (the lowest key of a tie), or none."""
+    return [min(scored, key=lambda p: (-scored[p], p))] if scored else []
+
+
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     """Σ 1/(k + rank) over the rankings that contain each item (rank counted from 1)."""
     fused: dict[int, float] = {}
@@ -71,7 +90,8 @@ class Retriever:
                 self._vectors.pop(next(iter(self._vectors)))
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
-        """The k best chunks for the query, best first."""
+        """The k best chunks for the query, best first; in hybrid mode followed by each side's first
+        chunk where the fusion ranked it lower (see `first`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, k)  # the same fused lists for every k up to 50: `qa eval` searches as `qa ask`
@@ -84,5 +104,7 @@ class Retriever:
         else:
             scored = reciprocal_rank_fusion([list(dense), list(lexical)])
         best = sorted(scored, key=lambda p: (-scored[p], p))[:k]
+        if mode == "hybrid":  # each side's first, for `first`
+            best += [p for p in dict.fromkeys(side_first(lexical) + side_first(dense)) if p not in best]
         chunks = self.store.chunks(best)
         return [Hit(chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]

@@ -2,7 +2,7 @@
 
     python scripts/train_scorer.py [--data ../shared/data]
 
-Every question is asked as `qa ask` asks it (top 5 hybrid hits), and asked again with its gold
+Every question is asked as `qa ask` asks it (top 5 hybrid hits and each side's best), and asked again with its gold
 passage removed from the hits (then the right answer is an abstention). Each sentence of the
 hits is a training row: its features (qa/scoring.py) and whether it holds a gold answer string.
 A logistic regression is fitted; the operating point (abstain below p, keep further sentences
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from qa.answer import MAX_SENTENCES, choose_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation import embed_questions, load_dataset, open_engine, without_gold  # noqa: E402
+from qa.retrieval import first  # noqa: E402
 from qa.scoring import FEATURES, QUESTION_FEATURES, Candidate, Linear, Scorer, question_features  # noqa: E402
 
 TOP_K = Settings().top_k
@@ -71,7 +72,8 @@ def collect(path: Path, corpus: tuple[Path, ...] = (), keep: Callable[[str], boo
     import pickle
 
     key = hashlib.sha1(Path(path).read_bytes() + "|".join(FEATURES).encode() + str(corpus).encode()
-                       + (ROOT / "qa" / "scoring.py").read_bytes()).hexdigest()[:12]
+                       + b"".join((ROOT / "qa" / name).read_bytes() for name in ("scoring.py", "retrieval.py"))
+                       ).hexdigest()[:12]
     cached = ROOT / ".cache" / "scorer" / f"{Path(path).parent.name}-{key}.pkl"
     if cached.is_file():
         asked = pickle.loads(cached.read_bytes())
@@ -93,7 +95,7 @@ def _ask_all(path: Path, corpus: tuple[Path, ...]) -> list[Asked]:
     asked = []
     for n, question in enumerate(data.questions):
         query, hits = engine.search(question.question, list(question.history), k=DEPTH)
-        variants = [(question.gold is None, hits[:TOP_K])]  # unanswerable: the right answer is to abstain
+        variants = [(question.gold is None, first(hits, TOP_K))]  # unanswerable: the right answer is to abstain
         if question.gold is not None:
             variants.append((True, without_gold(data, hits, question.gold, TOP_K)))
         for removed, shown in variants:

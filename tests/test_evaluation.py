@@ -105,6 +105,7 @@ def test_eval_on_the_seed_questions(tmp_path, seed_index_dir):
     results = json.loads((tmp_path / "r.json").read_text())
     assert set(results) == {"bm25", "dense", "hybrid"}
     assert results["hybrid"]["recall@1"] >= 0.9 and results["hybrid"]["abstain_rate"] == 1.0
+    assert results["hybrid"]["answer_hit"] == 1.0  # every seed question answered right
     assert "| hybrid |" in result.stdout
 
 

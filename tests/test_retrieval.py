@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retrieval import reciprocal_rank_fusion
+from qa.retrieval import first, reciprocal_rank_fusion
 
 from .conftest import DATA, read_jsonl
 
@@ -38,6 +38,19 @@ def test_hybrid_scores_are_fused_from_both_sides(engine):
     hits = engine.retriever.search("武汉顶级节点标识注册量达到多少？", 5, "hybrid")
     assert hits[0].dense is not None and hits[0].lexical is not None
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_each_sides_first_is_read_though_the_fusion_ranks_it_lower(engine):
+    """BM25 ranks the opening chunk first for the theme (主题) of the conference; the dense side
+    prefers the many chunks that repeat "5G+工业互联网", and the fusion puts it sixth. It is still
+    read, after the five, and it answers."""
+    question = "2024中国5G+工业互联网大会的主题是什么？"
+    hits = engine.retriever.search(question, 5, "hybrid")
+    assert not any("实数融合" in h.chunk.text for h in hits[:5])
+    assert "实数融合" in hits[5].chunk.text and hits[5].lexical == max(h.lexical or 0 for h in hits)
+    assert "实数融合 智造翘楚" in engine.ask(question).text
+    deeper = engine.retriever.search(question, 50, "hybrid")  # what `qa eval` searches
+    assert [h.position for h in first(deeper, 5)] == [h.position for h in hits]
 
 
 def test_dense_search_matches_brute_force(engine):

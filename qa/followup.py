@@ -3,14 +3,15 @@
 Two shapes are common in chat. An elliptic question swaps one thing of the earlier question for
 another ("湖北前三季度经济增长多少？" → "那武汉呢？" asks "武汉前三季度经济增长多少？"); a question
 with a pronoun points back at something named earlier ("他现在担任什么职务？"). Anything else
-that cannot stand alone (too few content words) is searched with the earlier question's nouns.
+that cannot stand alone (too few content words, no noun of its own: "是哪一年发现的？") is
+searched with the earlier question's nouns.
 """
 
 from __future__ import annotations
 
 import re
 
-from .text import key_nouns, lexical_terms, normalise, tagged_words
+from .text import STOP_WORDS, key_nouns, lexical_terms, normalise, tagged_words
 
 # Words that point back at something named earlier: 他/她/它(们), 其, 该, 这位/那些, 此人, 上述.
 _REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[位些家个]|那[位些家个]|此人|上述|前者|后者")
@@ -26,9 +27,13 @@ MAX_CARRIED = 4
 
 
 def needs_context(question: str) -> bool:
-    """True when the question refers back (pronouns), is elliptic, or is too short to search alone."""
+    """True when the question refers back (pronouns, a leading 那), is elliptic, names nothing of
+    its own ("是哪一年发现的？", "路上大概要走多久？": no noun) or is too short to search alone."""
+    tagged = tagged_words(question.strip())
     return (bool(_REFERS_BACK.search(question)) or bool(_ELLIPSIS.match(question.strip()))
-            or len(lexical_terms(question)) < MIN_TERMS)
+            or len(lexical_terms(question)) < MIN_TERMS
+            or (bool(tagged) and tagged[0][0] in ("那", "那么"))
+            or not any(tag[:1] == "n" and word not in STOP_WORDS for word, tag in tagged))
 
 
 def _names(text: str) -> list[tuple[str, str]]:

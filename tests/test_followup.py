@@ -24,6 +24,29 @@ def test_a_short_question_carries_the_earlier_nouns():
     assert "大会" in resolved and resolved.endswith("后来呢？")
 
 
+@pytest.mark.parametrize("question, earlier, carried", [
+    ("是哪一年发现的？", "龙骨坡遗址最早是谁发现的？", "龙骨坡"),  # no subject
+    ("路上大概要走多久？", "从赣州发出去的那趟班列最后开到哪里？", "班列"),  # no noun of its own
+    ("具体是几点登陆的？", "台风泰利是在哪里登陆的？", "泰利"),
+    ("那主办方是谁？", "这届国手山脉杯在哪个国家举办？", "山脉"),  # a leading 那
+])
+def test_a_question_that_names_nothing_of_its_own_carries_the_earlier_nouns(question, earlier, carried):
+    assert needs_context(question)
+    resolved = resolve_followup(question, [earlier])
+    assert carried in resolved and resolved.endswith(question)
+
+
+@pytest.mark.parametrize("question", ["大会在哪一天开幕？", "大熊猫化石在哪里发现？", "湖北省长是谁？",
+                                      "开幕式上讲话的有哪些企业家？"])
+def test_a_question_that_names_its_subject_stands_alone(question):
+    assert not needs_context(question)
+
+
+def test_a_subjectless_follow_up_is_answered_from_the_conversation(engine):
+    answer = engine.ask("路上大概要走多久？", ["从赣州发出去的那趟班列最后开到哪里？"])
+    assert not answer.abstained and "15天" in answer.text
+
+
 def test_standalone_questions_and_first_questions_are_kept():
     question = "中欧班列这次装载的货物要运往哪个国家？"
     assert resolve_followup(question, ["盛阅春在大会上介绍了什么？"]) == question

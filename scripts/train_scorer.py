@@ -66,12 +66,12 @@ class Asked:
 
 def collect(path: Path, corpus: tuple[Path, ...] = (), keep: Callable[[str], bool] | None = None) -> list[Asked]:
     """Ask every question of a SQuAD-style set, with and without its gold passage (cached by the
-    set's content, the features and the code that computes them)."""
+    set's content, the features and the package's code, which searches and computes them)."""
     import hashlib
     import pickle
 
     key = hashlib.sha1(Path(path).read_bytes() + "|".join(FEATURES).encode() + str(corpus).encode()
-                       + b"".join((ROOT / "qa" / name).read_bytes() for name in ("scoring.py", "retrieval.py"))
+                       + b"".join(source.read_bytes() for source in sorted((ROOT / "qa").rglob("*.py")))
                        ).hexdigest()[:12]
     cached = ROOT / ".cache" / "scorer" / f"{Path(path).parent.name}-{key}.pkl"
     if cached.is_file():

@@ -164,24 +164,49 @@ class Segment:
         return found, summed
 
     def _candidates(self, postings: list[tuple[np.ndarray, np.ndarray]], k: int, banned: np.ndarray) -> np.ndarray | None:
-        """The rows that can be among the k best (ascending), read from the postings of the terms
-        that can add most; None when that would mean reading more than a quarter of the segment."""
-        found = None
+        """The few rows that can be among the k best (ascending); None when finding them would mean
+        reading more than a quarter of the segment's postings. Scores here are float64 bounds, with
+        margins for the float32 sums bm25s' scores are made of; top() sums the exact ones."""
         bounds = [float(part.max()) if len(part) else 0.0 for _, part in postings]
-        partial = np.zeros(len(self.keys), dtype=np.float64)  # for the threshold only
-        seen: list[np.ndarray] = []
+        order = sorted(range(len(postings)), key=lambda i: -bounds[i])
+        partial = np.zeros(len(self.keys), dtype=np.float64)
+        touched = banned.copy()  # a banned row is never a candidate
+        parts: list[np.ndarray] = []
         left, read = sum(bounds), 0
-        for i in sorted(range(len(postings)), key=lambda i: -bounds[i]):
+        found = np.zeros(0, np.int64)
+        taken = 0
+        for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
             rows, part = postings[i]
             read += len(rows)
             if read > len(self.keys) // 4:
                 return None
             partial[rows] += part
-            seen.append(rows)
+            parts.append(rows[~touched[rows]])
+            touched[rows] = True
             left -= bounds[i]
-            found = np.unique(np.concatenate(seen))
-            found = found[~banned[found]]
-            # (a margin for the float32 sums that bm25s' scores are made of)
-            if len(found) >= k and left < np.partition(partial[found], len(found) - k)[len(found) - k] * (1 - 1e-5):
-                return found
-        return found  # every term read
+            found = np.concatenate(parts)
+            if len(found) >= k and left < _kth(partial[found], k):
+                break  # no chunk only the terms left hold can reach the k best
+        scores = partial[found]
+        for i in order[taken:]:  # the terms left: look the candidates up in their postings
+            found, scores = _reachable(found, scores, left, k)
+            rows, part = postings[i]
+            at = np.searchsorted(rows, found)
+            held = at < len(rows)
+            held[held] = rows[at[held]] == found[held]
+            scores[held] += part[at[held]]
+            left -= bounds[i]
+        return np.sort(_reachable(found, scores, max(left, 0.0), k)[0])
+
+
+def _kth(scores: np.ndarray, k: int) -> float:
+    """The k-th highest score, lowered by a margin for float32 rounding."""
+    return float(np.partition(scores, len(scores) - k)[len(scores) - k]) * (1 - 1e-5)
+
+
+def _reachable(rows: np.ndarray, scores: np.ndarray, left: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose score, plus at most `left` more, can still reach the k-th best."""
+    if len(rows) <= k:
+        return rows, scores
+    keep = (scores + left) * (1 + 1e-5) >= _kth(scores, k)
+    return rows[keep], scores[keep]

@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py [--sizes 1k,10kc,10k,100kc,1mc] [--stores local,local-flat,milvus]
                                [--slice 20] [--questions 30] [--repeat 3] [--json benchmarks/scale.json]
+    python benchmarks/scale.py --requery --workdir DIR --json FILE   # queries again, builds kept
 
 1. Real embeddings for a slice of the articles: characters per second of a full build, as a ratio
    to the bare embedder encoding the same texts (the chunks and sentences the build embeds).
@@ -249,6 +250,29 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
     return row
 
 
+def requery(json_path: Path, workdir: Path, n_questions: int, repeat: int) -> dict:
+    """Retrieval, answers and `qa serve`'s memory measured again over the default stores an earlier
+    run kept in `workdir` (after a change to search); its build and update figures stay."""
+    results = json.loads(json_path.read_text(encoding="utf-8"))
+    pool_store = Location(workdir / "slice").open()
+    embedder = JitteredEmbedder(pool_store.chunk_vectors([int(k) for s in pool_store.segments for k in s.keys]))
+    articles = load_articles([workdir / "news.jsonl"]).articles
+    for row in results["rows"]:
+        location = Location(workdir / f"{row['size']}-{row['store']}" / "index")
+        if row["store"] != "local" or location.manifest() is None:
+            continue
+        chosen, _ = articles_for(row["size"], articles)
+        questions = questions_from(chosen[: len(articles)], n_questions)
+        engine = Engine.open(Settings(index_dir=location.index_dir), embedder=embedder, location=location)
+        engine.llm = None
+        row.update(ask_times(engine, questions, repeat))
+        del engine
+        row["serve RSS MB"] = serve_rss_mb(["--index", str(location.folder)], questions, workdir)
+        row["queries measured again"] = True
+        print(row["size"], json.dumps(row, ensure_ascii=False), flush=True)
+    return results
+
+
 def questions_from(articles: list, n: int) -> list[str]:
     """Questions a reader might ask of the articles: the opening words of some of them, asked."""
     step = max(1, len(articles) // n)
@@ -303,6 +327,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "scale.json")
     parser.add_argument("--workdir", type=Path, help="keep the built stores here (default: a temporary folder)")
     parser.add_argument("--report", type=Path, help="only print the tables of an earlier run's JSON")
+    parser.add_argument("--requery", action="store_true",
+                        help="measure queries and serve RSS again over the stores an earlier run kept in --workdir "
+                             "(its --json keeps its build and update figures)")
     parser.add_argument("--chat-rss", type=Path, metavar="INDEX",
                         help="only measure the peak RSS of `qa chat` (page and API) over the local store INDEX")
     args = parser.parse_args()
@@ -316,6 +343,11 @@ def main() -> None:
         report(json.loads(args.report.read_text(encoding="utf-8")))
         return
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.requery:
+        results = requery(args.json, args.workdir, args.questions, args.repeat)
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        report(results)
+        return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qa-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     articles = news_articles(workdir)

@@ -165,8 +165,9 @@ class Segment:
 
     def _candidates(self, postings: list[tuple[np.ndarray, np.ndarray]], k: int, banned: np.ndarray) -> np.ndarray | None:
         """The few rows that can be among the k best (ascending); None when finding them would mean
-        reading more than a quarter of the segment's postings. Scores here are float64 bounds, with
-        margins for the float32 sums bm25s' scores are made of; top() sums the exact ones."""
+        reading more postings than a quarter of the segment's chunks (then reading them all is as
+        cheap). Scores here are float64, with margins for the float32 sums bm25s' scores are made
+        of; top() sums the exact ones."""
         bounds = [float(part.max()) if len(part) else 0.0 for _, part in postings]
         order = sorted(range(len(postings)), key=lambda i: -bounds[i])
         partial = np.zeros(len(self.keys), dtype=np.float64)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -176,9 +177,7 @@ def build_index(articles: list[Article], target: Location | Path | str, embedder
 
 def _grouped(stories: dict[str, str]) -> int:
     """How many articles share their story with another."""
-    told: dict[str, int] = {}
-    for story in stories.values():
-        told[story] = told.get(story, 0) + 1
+    told = Counter(stories.values())
     return sum(1 for story in stories.values() if told[story] > 1)
 
 

@@ -9,8 +9,8 @@ a sentence's neighbours are key ± 1 and an article's records are one key range.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
 from typing import Protocol
 
 import numpy as np

@@ -294,20 +294,18 @@ class LocalStore:
         new = g + 1
         self._undo_unpublished(db, g)
         added: list[int] = []
-        changes = Changes()  # what the parts remove and re-assign
+        removed: set[int] = set()
         for part in parts:
             with db:
                 self._insert(db, part, new)
+                db.executemany("UPDATE articles SET removed = ? WHERE num = ?", [(new, n) for n in part.removed])
+                db.executemany("UPDATE articles SET story = ? WHERE num = ?", [(s, n) for n, s in part.stories.items()])
             added += [key for key, *_ in part.chunks]
-            changes.removed += part.removed
-            changes.stories.update(part.stories)
-        with db:
-            db.executemany("UPDATE articles SET removed = ? WHERE num = ?", [(new, n) for n in changes.removed])
-            db.executemany("UPDATE articles SET story = ? WHERE num = ?", [(s, n) for n, s in changes.stories.items()])
+            removed.update(part.removed)
         segments = list(self.segments)
         if added:
             segments.append(self._segment_of(db, added, _segment_name(new)))
-        removed = self._removed | set(changes.removed)
+        removed |= self._removed
         segments = self._merged(db, segments, removed, new)
         manifest.generation, manifest.segments = new, [{"name": s.name, "chunks": len(s)} for s in segments]
         manifest.ann = "hnsw" if any(hasattr(s.ann, "hnsw") for s in segments) else "flat"

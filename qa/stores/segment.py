@@ -152,10 +152,7 @@ class Segment:
         else:
             summed = np.zeros(len(found), dtype=postings[0][1].dtype)
             for rows, part in postings:  # the exact scores, added in the query's order
-                at = np.searchsorted(rows, found)
-                held = at < len(rows)
-                held[held] = rows[at[held]] == found[held]
-                summed[held] += part[at[held]]
+                summed += _part_of(found, rows, part)
         if len(found) > k:  # the k best; of chunks tied at the k-th score, those of the lowest rows
             kth = np.partition(summed, len(summed) - k)[len(summed) - k]
             above = np.flatnonzero(summed > kth)
@@ -191,13 +188,18 @@ class Segment:
         scores = partial[found]
         for i in order[taken:]:  # the terms left: look the candidates up in their postings
             found, scores = _reachable(found, scores, left, k)
-            rows, part = postings[i]
-            at = np.searchsorted(rows, found)
-            held = at < len(rows)
-            held[held] = rows[at[held]] == found[held]
-            scores[held] += part[at[held]]
+            scores += _part_of(found, *postings[i])
             left -= bounds[i]
         return np.sort(_reachable(found, scores, max(left, 0.0), k)[0])
+
+
+def _part_of(found: np.ndarray, rows: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """One term's part of the score of each row in `found` (0 where the term's postings, `rows`
+    ascending, do not name it)."""
+    if not len(rows):
+        return np.zeros(len(found), part.dtype)
+    at = np.minimum(np.searchsorted(rows, found), len(rows) - 1)
+    return np.where(rows[at] == found, part[at], part.dtype.type(0))
 
 
 def _kth(scores: np.ndarray, k: int) -> float:

@@ -18,6 +18,7 @@ from .question_time import AskedTime, asked_time, published_day, time_match
 from .retrieval import CANDIDATES, Hit, Retriever, first
 from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .stores import Location, Store, location_for
+from .stores.base import article_num_of, record_key
 from .text import lexical_terms
 
 MAX_QUESTION_CHARS = 500
@@ -140,7 +141,7 @@ class Engine:
         ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
         those sentences answer it. A question about a period is answered from passages of that
         period only (or of the newest report, for "最新…")."""
-        hits = self.quotable(query, hits, as_of)
+        hits = self.with_lead(self.quotable(query, hits, as_of))
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -153,6 +154,17 @@ class Engine:
             answer.notice = newest_of(answer)
         answer.question = question
         return answer
+
+    def with_lead(self, hits: list[Hit]) -> list[Hit]:
+        """The hits and, after them, the opening chunk of the best hit's article: a news story's
+        lead says who, what, when and where, in words a question about the story rarely shares."""
+        if not hits:
+            return hits
+        lead = record_key(article_num_of(hits[0].position), 0)
+        if any(h.position == lead for h in hits):
+            return hits
+        chunk = self.store.chunks([lead]).get(lead)
+        return hits + [Hit(chunk, 0.0, position=lead)] if chunk else hits
 
     def quotable(self, query: str, hits: list[Hit], as_of: date | None = None) -> list[Hit]:
         """The hits an answer (extractive or the LLM's) may draw on: of the asked period, one copy

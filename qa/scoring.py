@@ -98,9 +98,10 @@ def coverage(terms: dict[str, float], text: str) -> float:
     return sum(w for t, w in terms.items() if t in text) / total
 
 
-def _bigrams(text: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _bigrams(text: str) -> frozenset[str]:
     chars = [c for c in folded(text) if _WORD_CHAR.match(c)]
-    return {a + b for a, b in zip(chars, chars[1:])}
+    return frozenset(a + b for a, b in zip(chars, chars[1:]))
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -156,21 +157,26 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
     constraints = constraint_terms(question)
     top_term = max(weights, key=weights.get) if weights else None
     covered = np.array([coverage(weights, c.text) for c in candidates])
+    passages: dict[int, tuple] = {}  # what depends on the passage only, once per hit
+    for hit in hits:
+        if hit.position not in passages:
+            title, passage = folded(hit.chunk.title), folded(hit.chunk.title + hit.chunk.text)
+            passages[hit.position] = (title, coverage(weights, passage), coverage(weights, hit.chunk.title),
+                                      max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight)
     table = np.zeros((len(candidates), len(FEATURES)), np.float32)
     for i, c in enumerate(candidates):
         chunk = c.hit.chunk
         local = c.start - chunk.start
         context = chunk.text[max(0, local - 60): min(len(chunk.text), c.end - chunk.start + 30)]
-        text, near, title = folded(c.text), folded(context), folded(chunk.title)
-        passage = folded(chunk.title + chunk.text)
+        text, near = folded(c.text), folded(context)
+        title, passage_coverage, title_coverage, missing_top_weight = passages[c.hit.position]
         table[i] = (
             sentence_sim[i], sentence_sim[i] - sentence_sim.max(), math.log(1 + sim_rank[i]),
             passage_sims[c.hit.position], passage_sims[c.hit.position] - best_passage,
             1.0 / rank[c.hit.position], (c.hit.lexical or 0.0) / best_lexical,
             covered[i], covered[i] - covered.max(),
             _neighbour_coverage(texts, c.row, -1, weights), _neighbour_coverage(texts, c.row, 1, weights),
-            coverage(weights, context), coverage(weights, passage), coverage(weights, chunk.title),
-            max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight,
+            coverage(weights, context), passage_coverage, title_coverage, missing_top_weight,
             max((w for t, w in weights.items() if t not in near), default=0.0) / top_weight,
             sum(1 for t in constraints if t not in near and t not in title) / max(1, len(constraints)),
             len(question_bigrams & _bigrams(c.text)) / max(1, len(question_bigrams)),

@@ -76,10 +76,12 @@ def test_abstention_on_both_sides_of_the_threshold(engine):
 
 
 # Paraphrases the scorer gets right. Still refused or answered with another sentence, and reported
-# in docs/evaluation.md: "大会在哪一天开幕？", "那趟班列运的是什么东西？",
-# "2024中国5G+工业互联网大会的主题是什么？".
+# in docs/evaluation.md: "那趟班列运的是什么东西？", "今年工业互联网大会打的口号是什么？".
 @pytest.mark.parametrize("question, fact", [
     ("参加开幕式的工信部领导是谁？", "张云明"),
+    ("大会在哪一天开幕？", "11月19日"),
+    # The story's lead, which no search ranks among the first hits for this wording (Engine.with_lead).
+    ("这届5G+工业互联网大会是哪天开的幕？", "11月19日"),
     ("湖北省长是谁？", "王忠林"),
     ("开幕式上讲话的有哪些企业家？", "李彦宏"),
 ])

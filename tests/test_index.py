@@ -296,16 +296,19 @@ def test_bm25_that_skips_common_postings_finds_the_same_best_chunks(tmp_path, mo
     skip = np.arange(0, len(terms), 7)
     pruned = 0
     for question in questions:
+        # As a store of several segments asks: each term's part scaled to the IDF of them all.
+        ratio = {term: 0.8 + 0.1 * (i % 5) for i, term in enumerate(question)}
         for k in (1, 5, 50):
             for skipped in (None, skip):
-                monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 10**9)
-                every = segment.top(question, k, None, skipped)
-                monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 0)
-                skipping = segment.top(question, k, None, skipped)
-                assert sorted(zip(-every[1], every[0])) == sorted(zip(-skipping[1], skipping[0]))
-                assert every[1].dtype == skipping[1].dtype
+                for idf_ratio in (None, ratio):
+                    monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 10**9)
+                    every = segment.top(question, k, idf_ratio, skipped)
+                    monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 0)
+                    skipping = segment.top(question, k, idf_ratio, skipped)
+                    assert sorted(zip(-every[1], every[0])) == sorted(zip(-skipping[1], skipping[0]))
+                    assert every[1].dtype == skipping[1].dtype
         banned = np.zeros(len(terms), dtype=bool)
         candidates = segment._candidates(segment._postings(question, None), 5, banned)
-        touched = np.unique(np.concatenate([rows for rows, _ in segment._postings(question, None)] or [[]]))
+        touched = np.unique(np.concatenate([p.rows for p in segment._postings(question, None)] or [[]]))
         pruned += candidates is not None and len(candidates) < len(touched)
     assert pruned > len(questions) / 2

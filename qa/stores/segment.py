@@ -106,9 +106,9 @@ class Segment:
         indptr = self.bm25.scores["indptr"]
         return int(indptr[token + 1] - indptr[token]) if token is not None and token + 1 < len(indptr) else 0
 
-    def _postings(self, terms: list[str], idf_ratio: dict[str, float] | None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per query term the segment knows, in the query's order: the rows of the chunks that hold it
-        (ascending) and its part of their BM25 scores (scaled by `idf_ratio`, if given)."""
+    def _postings(self, terms: list[str], idf_ratio: dict[str, float] | None) -> list["Posting"]:
+        """Per query term the segment knows, in the query's order: the chunks that hold it and its
+        part of their BM25 scores (scaled by `idf_ratio`, if given)."""
         vocab = self.bm25.vocab_dict
         data, indices, indptr = (self.bm25.scores[name] for name in ("data", "indices", "indptr"))
         found = []
@@ -117,10 +117,8 @@ class Segment:
             if token is None:
                 continue
             start, end = int(indptr[token]), int(indptr[token + 1])
-            part = np.asarray(data[start:end])
-            if idf_ratio is not None:
-                part = (part * idf_ratio.get(term, 0.0)).astype(part.dtype)
-            found.append((np.asarray(indices[start:end]), part))
+            scale = idf_ratio.get(term, 0.0) if idf_ratio is not None else None
+            found.append(Posting(np.asarray(indices[start:end]), np.asarray(data[start:end]), scale))
         return found
 
     def top(self, terms: list[str], k: int, idf_ratio: dict[str, float] | None = None,
@@ -141,18 +139,18 @@ class Segment:
             banned[skip] = True
         found = self._candidates(postings, k, banned) if len(self.keys) > MAXSCORE_ABOVE else None
         if found is None:  # the terms are common enough that reading all their postings is cheaper
-            summed = np.zeros(len(self.keys), dtype=postings[0][1].dtype)
-            for rows, part in postings:  # a term's postings name each chunk once: a plain indexed add is exact
-                summed[rows] += part
+            summed = np.zeros(len(self.keys), dtype=postings[0].part.dtype)
+            for posting in postings:  # a term's postings name each chunk once: a plain indexed add is exact
+                summed[posting.rows] += posting.scores()
             touched = np.zeros(len(self.keys), dtype=bool)
-            for rows, _ in postings:
-                touched[rows] = True
+            for posting in postings:
+                touched[posting.rows] = True
             found = np.flatnonzero(touched & ~banned)
             summed = summed[found]
         else:
-            summed = np.zeros(len(found), dtype=postings[0][1].dtype)
-            for rows, part in postings:  # the exact scores, added in the query's order
-                summed += _part_of(found, rows, part)
+            summed = np.zeros(len(found), dtype=postings[0].part.dtype)
+            for posting in postings:  # the exact scores, added in the query's order
+                summed += posting.part_of(found)
         if len(found) > k:  # the k best; of chunks tied at the k-th score, those of the lowest rows
             kth = np.partition(summed, len(summed) - k)[len(summed) - k]
             above = np.flatnonzero(summed > kth)
@@ -160,12 +158,12 @@ class Segment:
             found, summed = found[best], summed[best]
         return found, summed
 
-    def _candidates(self, postings: list[tuple[np.ndarray, np.ndarray]], k: int, banned: np.ndarray) -> np.ndarray | None:
+    def _candidates(self, postings: list["Posting"], k: int, banned: np.ndarray) -> np.ndarray | None:
         """The few rows that can be among the k best (ascending); None when finding them would mean
         reading more postings than a quarter of the segment's chunks (then reading them all is as
         cheap). Scores here are float64, with margins for the float32 sums bm25s' scores are made
         of; top() sums the exact ones."""
-        bounds = [float(part.max()) if len(part) else 0.0 for _, part in postings]
+        bounds = [posting.bound() for posting in postings]
         order = sorted(range(len(postings)), key=lambda i: -bounds[i])
         partial = np.zeros(len(self.keys), dtype=np.float64)
         touched = banned.copy()  # a banned row is never a candidate
@@ -174,11 +172,11 @@ class Segment:
         found = np.zeros(0, np.int64)
         taken = 0
         for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
-            rows, part = postings[i]
+            rows = postings[i].rows
             read += len(rows)
             if read > len(self.keys) // 4:
                 return None
-            partial[rows] += part
+            partial[rows] += postings[i].scores()
             parts.append(rows[~touched[rows]])
             touched[rows] = True
             left -= bounds[i]
@@ -188,18 +186,37 @@ class Segment:
         scores = partial[found]
         for i in order[taken:]:  # the terms left: look the candidates up in their postings
             found, scores = _reachable(found, scores, left, k)
-            scores += _part_of(found, *postings[i])
+            scores += postings[i].part_of(found)
             left -= bounds[i]
         return np.sort(_reachable(found, scores, max(left, 0.0), k)[0])
 
 
-def _part_of(found: np.ndarray, rows: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """One term's part of the score of each row in `found` (0 where the term's postings, `rows`
-    ascending, do not name it)."""
-    if not len(rows):
-        return np.zeros(len(found), part.dtype)
-    at = np.minimum(np.searchsorted(rows, found), len(rows) - 1)
-    return np.where(rows[at] == found, part[at], part.dtype.type(0))
+class Posting:
+    """One term's postings in a segment: the rows of the chunks that hold it (ascending) and its
+    part of their BM25 scores, times `scale` (the IDF of all segments over this one's) when given.
+    Scaled only where read: MaxScore reads few entries of a common term's long posting."""
+
+    def __init__(self, rows: np.ndarray, part: np.ndarray, scale: float | None) -> None:
+        self.rows, self.part, self.scale = rows, part, scale
+
+    def _scaled(self, part):
+        return part if self.scale is None else part * self.scale  # float32 × float: float32, as bm25s
+
+    def scores(self) -> np.ndarray:
+        """The term's part of each of its rows' scores."""
+        return self._scaled(self.part)
+
+    def bound(self) -> float:
+        """The most the term adds to any chunk's score (scaling is monotonic: the max of the scaled)."""
+        return float(self._scaled(self.part.max(keepdims=True))[0]) if len(self.part) else 0.0
+
+    def part_of(self, found: np.ndarray) -> np.ndarray:
+        """The term's part of the score of each row in `found` (0 where the term is not in it)."""
+        rows, part = self.rows, self.part
+        if not len(rows):
+            return np.zeros(len(found), part.dtype)
+        at = np.minimum(np.searchsorted(rows, found), len(rows) - 1)
+        return np.where(rows[at] == found, self._scaled(part[at]), part.dtype.type(0))
 
 
 def _kth(scores: np.ndarray, k: int) -> float:

@@ -49,6 +49,26 @@ def test_faiss_matches_numpy_brute_force(n, monkeypatch):
     assert hits / (5 * len(queries)) >= (1.0 if n <= 100 else 0.95)
 
 
+@pytest.mark.parametrize("threshold", [10**6, 100])  # exact search; HNSW (8-bit vectors) at n=600
+def test_dense_search_leaves_out_the_skipped_rows(tmp_path, monkeypatch, threshold):
+    """Removed articles' rows stay in a segment until it is merged; the search itself leaves them
+    out, whichever rows are skipped (the parameters made for one array are not reused for another)."""
+    from qa.stores.segment import Segment
+
+    monkeypatch.setattr("qa.stores.segment.ANN_THRESHOLD", threshold)
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(600, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    segment = Segment.write(tmp_path / "segment", np.arange(600) + 5000, vectors, [["词"]] * 600)
+    for skip in (np.arange(0, 600, 3), np.arange(0, 600, 2), np.arange(0, 600, 3)):
+        allowed = np.setdiff1d(np.arange(600), skip)
+        for query in vectors[:12]:
+            found = [key - 5000 for key, _ in segment.dense_search(query, 5, skip)]
+            truth = allowed[np.argsort(-(vectors[allowed] @ query))[:5]]
+            assert len(found) == 5 and not set(found) & set(skip.tolist())
+            assert found[0] == truth[0] and (threshold == 100 or found == truth.tolist())
+
+
 def test_build_then_open_with_real_e5(tmp_path, seed_articles, e5):
     report = _build(seed_articles, tmp_path / "index", e5)
     assert (report.articles, report.embedded, report.reused) == (3, report.chunks, 0)

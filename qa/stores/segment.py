@@ -59,6 +59,7 @@ class Segment:
         self.keys = keys
         self.ann = ann
         self.bm25 = bm25
+        self._excluding: tuple | None = None  # the last `skip` and the FAISS search parameters made for it
 
     @classmethod
     def write(cls, directory: Path, keys: np.ndarray, vectors: np.ndarray, terms: list[list[str]]) -> "Segment":
@@ -88,18 +89,28 @@ class Segment:
     def dense_search(self, vector: np.ndarray, k: int, skip: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(key, cosine) of the k nearest chunks, never those at the rows in `skip` (removed
         articles'): FAISS leaves them out while it searches, so k stays k."""
-        import faiss
-
         k = min(k, len(self.keys))
         if k <= 0:
             return []
-        params = None
-        if skip is not None and len(skip):
-            exclude = faiss.IDSelectorNot(faiss.IDSelectorBatch(skip))
-            params = (faiss.SearchParametersHNSW(sel=exclude, efSearch=HNSW_EF_SEARCH) if hasattr(self.ann, "hnsw")
-                      else faiss.SearchParameters(sel=exclude))
+        params = self._search_parameters(skip) if skip is not None and len(skip) else None
         scores, rows = self.ann.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k, params=params)
         return [(int(self.keys[r]), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+    def _search_parameters(self, skip: np.ndarray):
+        """FAISS search parameters that leave out the rows in `skip`, made once for the same array
+        (the store keeps one per opening): a bitmap of the kept rows, the cheapest test per visit."""
+        import faiss
+
+        excluding = self._excluding
+        if excluding is None or excluding[0] is not skip:
+            kept = np.ones(len(self.keys), dtype=bool)
+            kept[skip] = False
+            bits = np.packbits(kept, bitorder="little")
+            select = faiss.IDSelectorBitmap(len(self.keys), faiss.swig_ptr(bits))
+            params = (faiss.SearchParametersHNSW(sel=select, efSearch=HNSW_EF_SEARCH) if hasattr(self.ann, "hnsw")
+                      else faiss.SearchParameters(sel=select))
+            excluding = self._excluding = (skip, bits, select, params)  # what the parameters point to lives with them
+        return excluding[3]
 
     def document_frequency(self, term: str) -> int:
         token = self.bm25.vocab_dict.get(term)

@@ -19,7 +19,7 @@ from .retrieval import CANDIDATES, Hit, Retriever, first
 from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .stores import Location, Store, location_for
 from .stores.base import article_num_of, record_key
-from .text import lexical_terms
+from .text import query_terms
 
 MAX_QUESTION_CHARS = 500
 # An elliptic follow-up is answered only if a sentence naming what it asks about is itself a
@@ -120,7 +120,7 @@ class Engine:
 
     def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
         """The sentences of the hits, their feature table and the query terms' weights."""
-        weights = self.store.term_weights(lexical_terms(query))
+        weights = self.store.term_weights(list(query_terms(query)))
         candidates, table = features(query, self.retriever.query_vector(query), self.store, hits, weights)
         return candidates, table, weights
 

@@ -11,7 +11,7 @@ from .chunking import Chunk
 from .config import MODES
 from .embedding import Embedder
 from .stores import Store
-from .text import lexical_terms
+from .text import query_terms
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 CANDIDATES = 50  # hits taken from each side before fusing
@@ -77,9 +77,11 @@ class Retriever:
         return vector
 
     def forget(self) -> None:
-        """Drop the cached query embeddings (benchmarks time the embedding too)."""
+        """Drop what is remembered of recent queries, their embeddings and terms (benchmarks time
+        a question asked for the first time)."""
         with self._cache_lock:
             self._vectors.clear()
+        query_terms.cache_clear()
 
     def remember(self, vectors: dict[str, np.ndarray]) -> None:
         """Cache query embeddings computed elsewhere (in a batch, for an evaluation)."""
@@ -96,7 +98,7 @@ class Retriever:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, k)  # the same fused lists for every k up to 50: `qa eval` searches as `qa ask`
         dense = dict(self.store.dense_search(self.query_vector(query), depth)) if mode != "bm25" else {}
-        lexical = dict(self.store.lexical_search(lexical_terms(query), depth)) if mode != "dense" else {}
+        lexical = dict(self.store.lexical_search(list(query_terms(query)), depth)) if mode != "dense" else {}
         if mode == "dense":
             scored = dense
         elif mode == "bm25":

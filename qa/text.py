@@ -73,6 +73,12 @@ def lexical_terms(text: str) -> list[str]:
     return [w for w in (w.strip() for w in words) if w and w not in STOP_WORDS and _WORDLIKE.search(w)]
 
 
+@lru_cache(maxsize=1024)
+def query_terms(query: str) -> tuple[str, ...]:
+    """`lexical_terms` of a question, remembered: its search and its answer both need them."""
+    return tuple(lexical_terms(query))
+
+
 @lru_cache(maxsize=1)
 def _pos_tokenizer():
     import jieba.posseg

@@ -98,7 +98,7 @@ def coverage(terms: dict[str, float], text: str) -> float:
     return sum(w for t, w in terms.items() if t in text) / total
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # the sentences of recent hits (a set of bigrams weighs ~5 KB)
 def _bigrams(text: str) -> frozenset[str]:
     chars = [c for c in folded(text) if _WORD_CHAR.match(c)]
     return frozenset(a + b for a, b in zip(chars, chars[1:]))

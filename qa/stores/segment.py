@@ -211,7 +211,7 @@ class Posting:
         self.rows, self.part, self.scale = rows, part, scale
 
     def _scaled(self, part):
-        return part if self.scale is None else part * self.scale  # float32 × float: float32, as bm25s
+        return part if self.scale is None else part * self.scale  # stays float32, like the stored scores
 
     def scores(self) -> np.ndarray:
         """The term's part of each of its rows' scores."""

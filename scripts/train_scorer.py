@@ -94,9 +94,10 @@ def _ask_all(path: Path, corpus: tuple[Path, ...]) -> list[Asked]:
     asked = []
     for n, question in enumerate(data.questions):
         query, hits = engine.search(question.question, list(question.history), k=DEPTH)
-        # The first five hits, without each side's best that `qa ask` also reads (retrieval.first):
-        # trained with those, the scorer did better on CMRC and DRCD but worse on the natural
-        # questions' held-out half (docs/evaluation.md), so the shipped one is trained on these.
+        # The first five hits, without each side's best and the first hit's lead that `qa ask` also
+        # reads (retrieval.first, Engine.with_lead): trained with each side's best, the scorer did
+        # better on CMRC and DRCD but worse on the natural questions' held-out half
+        # (docs/evaluation.md), so the shipped one is trained on these.
         variants = [(question.gold is None, hits[:TOP_K])]  # unanswerable: the right answer is to abstain
         if question.gold is not None:
             variants.append((True, without_gold(data, hits, question.gold, TOP_K)[:TOP_K]))

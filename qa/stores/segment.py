@@ -151,10 +151,9 @@ class Segment:
         found = self._candidates(postings, k, banned) if len(self.keys) > MAXSCORE_ABOVE else None
         if found is None:  # the terms are common enough that reading all their postings is cheaper
             summed = np.zeros(len(self.keys), dtype=postings[0].part.dtype)
+            touched = np.zeros(len(self.keys), dtype=bool)
             for posting in postings:  # a term's postings name each chunk once: a plain indexed add is exact
                 summed[posting.rows] += posting.scores()
-            touched = np.zeros(len(self.keys), dtype=bool)
-            for posting in postings:
                 touched[posting.rows] = True
             found = np.flatnonzero(touched & ~banned)
             summed = summed[found]

@@ -182,17 +182,19 @@ class LocalStore:
 
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
-        for segment in self.segments:
-            rows, scores = segment.top(terms, k, self._idf_ratios(segment, terms), self._gone_in(segment))
+        frequencies = {t: [s.document_frequency(t) for s in self.segments] for t in dict.fromkeys(terms)}
+        for n, segment in enumerate(self.segments):
+            rows, scores = segment.top(terms, k, self._idf_ratios(n, frequencies), self._gone_in(segment))
             found.extend((int(segment.keys[row]), float(score)) for row, score in zip(rows, scores) if score > 0)
         return sorted(found, key=lambda h: (-h[1], h[0]))[:k]
 
-    def _idf_ratios(self, segment: Segment, terms: list[str]) -> dict[str, float] | None:
-        """Per term, the IDF of all segments over the segment's own (None: one segment, no scaling)."""
+    def _idf_ratios(self, n: int, frequencies: dict[str, list[int]]) -> dict[str, float] | None:
+        """Per term, the IDF of all segments over the n-th segment's own, from each term's document
+        frequency in each segment (None: one segment, no scaling)."""
         if len(self.segments) == 1:
             return None
-        return {t: idf(self._n_docs, self._df(t)) / idf(len(segment), segment.document_frequency(t))
-                for t in terms if segment.document_frequency(t)}
+        size = len(self.segments[n])
+        return {t: idf(self._n_docs, sum(counts)) / idf(size, counts[n]) for t, counts in frequencies.items() if counts[n]}
 
     def _df(self, term: str) -> int:
         return sum(s.document_frequency(term) for s in self.segments)

@@ -4,6 +4,7 @@ new chunks; segments are merged now and then (qa/stores/local.py says when)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,12 @@ class Segment:
         self.keys = keys
         self.ann = ann
         self.bm25 = bm25
+        # bm25s' postings as plain arrays (slicing a memory map's subclass costs more than reading a
+        # rare term's posting) and each term's largest part of a score, found once
+        self._data, self._indices, self._indptr = (np.asarray(bm25.scores[name]) for name in ("data", "indices", "indptr"))
+        self._largest: dict[int, np.ndarray] = {}  # token → [its largest part] (empty: no posting)
+        self._spare: list[_Scratch] = []  # MaxScore's working arrays, one per search running at once
+        self._spare_lock = threading.Lock()
         self._excluding: tuple | None = None  # the last `skip` and the FAISS search parameters made for it
 
     @classmethod
@@ -114,22 +121,25 @@ class Segment:
 
     def document_frequency(self, term: str) -> int:
         token = self.bm25.vocab_dict.get(term)
-        indptr = self.bm25.scores["indptr"]
+        indptr = self._indptr
         return int(indptr[token + 1] - indptr[token]) if token is not None and token + 1 < len(indptr) else 0
 
     def _postings(self, terms: list[str], idf_ratio: dict[str, float] | None) -> list["Posting"]:
         """Per query term the segment knows, in the query's order: the chunks that hold it and its
         part of their BM25 scores (scaled by `idf_ratio`, if given)."""
-        vocab = self.bm25.vocab_dict
-        data, indices, indptr = (self.bm25.scores[name] for name in ("data", "indices", "indptr"))
+        vocab, data, indices, indptr = self.bm25.vocab_dict, self._data, self._indices, self._indptr
         found = []
         for term in terms:
             token = vocab.get(term)
             if token is None:
                 continue
             start, end = int(indptr[token]), int(indptr[token + 1])
+            part = data[start:end]
+            largest = self._largest.get(token)
+            if largest is None:
+                largest = self._largest[token] = part.max(keepdims=True) if len(part) else part
             scale = idf_ratio.get(term, 0.0) if idf_ratio is not None else None
-            found.append(Posting(np.asarray(indices[start:end]), np.asarray(data[start:end]), scale))
+            found.append(Posting(indices[start:end], part, scale, largest))
         return found
 
     def top(self, terms: list[str], k: int, idf_ratio: dict[str, float] | None = None,
@@ -145,17 +155,17 @@ class Segment:
         postings = self._postings(terms, idf_ratio)
         if not postings or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        banned = np.zeros(len(self.keys), dtype=bool)
-        if skip is not None and len(skip):
-            banned[skip] = True
-        found = self._candidates(postings, k, banned) if len(self.keys) > MAXSCORE_ABOVE else None
+        skip = skip if skip is not None and len(skip) else None
+        found = self._candidates(postings, k, skip) if len(self.keys) > MAXSCORE_ABOVE else None
         if found is None:  # the terms are common enough that reading all their postings is cheaper
             summed = np.zeros(len(self.keys), dtype=postings[0].part.dtype)
             touched = np.zeros(len(self.keys), dtype=bool)
             for posting in postings:  # a term's postings name each chunk once: a plain indexed add is exact
                 summed[posting.rows] += posting.scores()
                 touched[posting.rows] = True
-            found = np.flatnonzero(touched & ~banned)
+            if skip is not None:
+                touched[skip] = False
+            found = np.flatnonzero(touched)
             summed = summed[found]
         else:
             summed = np.zeros(len(found), dtype=postings[0].part.dtype)
@@ -168,37 +178,73 @@ class Segment:
             found, summed = found[best], summed[best]
         return found, summed
 
-    def _candidates(self, postings: list["Posting"], k: int, banned: np.ndarray) -> np.ndarray | None:
-        """The few rows that can be among the k best (ascending); None when finding them would mean
-        reading more postings than a quarter of the segment's chunks (then reading them all is as
-        cheap). Scores here are float64, with margins for the float32 sums bm25s' scores are made
-        of; top() sums the exact ones."""
+    def _candidates(self, postings: list["Posting"], k: int, skip: np.ndarray | None) -> np.ndarray | None:
+        """The few rows that can be among the k best (ascending), never those in `skip`; None when
+        finding them would mean reading more postings than a quarter of the segment's chunks (then
+        reading them all is as cheap). Scores here are float64, with margins for the float32 sums
+        bm25s' scores are made of; top() sums the exact ones."""
         bounds = [posting.bound() for posting in postings]
         order = sorted(range(len(postings)), key=lambda i: -bounds[i])
-        partial = np.zeros(len(self.keys), dtype=np.float64)
-        touched = banned.copy()  # a banned row is never a candidate
+        scratch = self._borrow(skip)
+        partial, touched = scratch.partial, scratch.touched  # touched: read already, or skipped
         parts: list[np.ndarray] = []
-        left, read = sum(bounds), 0
+        left, read, most = sum(bounds), 0, 0.0  # most: the highest score a chunk can have from the terms read
         found = np.zeros(0, np.int64)
         taken = 0
-        for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
-            rows = postings[i].rows
-            read += len(rows)
-            if read > len(self.keys) // 4:
-                return None
-            partial[rows] += postings[i].scores()
-            parts.append(rows[~touched[rows]])
-            touched[rows] = True
-            left -= bounds[i]
-            found = np.concatenate(parts)
-            if len(found) >= k and left < _kth(partial[found], k):
-                break  # no chunk only the terms left hold can reach the k best
-        scores = partial[found]
+        try:
+            for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
+                rows = postings[i].rows
+                read += len(rows)
+                if read > len(self.keys) // 4:
+                    return None
+                scratch.read.append(rows)
+                partial[rows] += postings[i].scores()
+                parts.append(rows[~touched[rows]])
+                touched[parts[-1]] = True
+                left -= bounds[i]
+                most += bounds[i]
+                found = np.concatenate(parts)
+                if len(found) >= k and left < most and left < _kth(partial[found], k):
+                    break  # no chunk only the terms left hold can reach the k best
+            scores = partial[found]
+        finally:
+            self._give_back(scratch, parts)
         for i in order[taken:]:  # the terms left: look the candidates up in their postings
             found, scores = _reachable(found, scores, left, k)
             scores += postings[i].part_of(found)
             left -= bounds[i]
         return np.sort(_reachable(found, scores, max(left, 0.0), k)[0])
+
+    def _borrow(self, skip: np.ndarray | None) -> "_Scratch":
+        """Working arrays as long as the segment, all zero but for the skipped rows (touched): made
+        once and lent to one search at a time, not allocated and cleared for each (8 MB at 1M chunks)."""
+        with self._spare_lock:
+            scratch = self._spare.pop() if self._spare else None
+        if scratch is None:
+            scratch = _Scratch(np.zeros(len(self.keys), np.float64), np.zeros(len(self.keys), bool))
+        if scratch.skip is not skip:
+            scratch.touched[:] = False
+            if skip is not None:
+                scratch.touched[skip] = True
+            scratch.skip = skip
+        return scratch
+
+    def _give_back(self, scratch: "_Scratch", new_rows: list[np.ndarray]) -> None:
+        """Zero what a search wrote (the postings it read, the rows it found) and lend the arrays again."""
+        for rows in scratch.read:
+            scratch.partial[rows] = 0.0
+        for rows in new_rows:
+            scratch.touched[rows] = False
+        scratch.read.clear()
+        with self._spare_lock:
+            self._spare.append(scratch)
+
+
+class _Scratch:
+    def __init__(self, partial: np.ndarray, touched: np.ndarray) -> None:
+        self.partial, self.touched = partial, touched
+        self.skip: np.ndarray | None = None  # the rows marked touched from the start
+        self.read: list[np.ndarray] = []
 
 
 class Posting:
@@ -206,8 +252,9 @@ class Posting:
     part of their BM25 scores, times `scale` (the IDF of all segments over this one's) when given.
     Scaled only where read: MaxScore reads few entries of a common term's long posting."""
 
-    def __init__(self, rows: np.ndarray, part: np.ndarray, scale: float | None) -> None:
+    def __init__(self, rows: np.ndarray, part: np.ndarray, scale: float | None, largest: np.ndarray) -> None:
         self.rows, self.part, self.scale = rows, part, scale
+        self.largest = largest  # [the largest part] (none for an empty posting), unscaled
 
     def _scaled(self, part):
         return part if self.scale is None else part * self.scale  # stays float32, like the stored scores
@@ -218,7 +265,7 @@ class Posting:
 
     def bound(self) -> float:
         """The most the term adds to any chunk's score (scaling is monotonic: the max of the scaled)."""
-        return float(self._scaled(self.part.max(keepdims=True))[0]) if len(self.part) else 0.0
+        return float(self._scaled(self.largest)[0]) if len(self.largest) else 0.0
 
     def part_of(self, found: np.ndarray) -> np.ndarray:
         """The term's part of the score of each row in `found` (0 where the term is not in it)."""

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +57,20 @@ def test_milvus_lite_answers_the_seeds_as_the_default_store_does(engine, milvus_
         local = engine.ask(question, history, as_of=AS_OF).to_json()
         milvus = milvus_engine.ask(question, history, as_of=AS_OF).to_json()
         assert milvus == local, question
+
+
+@pytest.mark.parametrize("store", ["engine", "milvus_engine"])
+def test_a_large_store_searches_both_sides_at_once_and_finds_the_same(request, store, monkeypatch):
+    """Above PARALLEL_ABOVE chunks a hybrid search runs its dense side on a worker thread while BM25
+    runs on the caller's: the same hits with the same scores, for several callers at once (as the
+    chat's), from either store."""
+    engine = request.getfixturevalue(store)
+    questions = [question for question, _ in _questions()]
+    one_after_the_other = [engine.retriever.search(q, 5) for q in questions]
+    monkeypatch.setattr("qa.retrieval.PARALLEL_ABOVE", 0)
+    with ThreadPoolExecutor(4) as callers:
+        side_by_side = list(callers.map(lambda q: engine.retriever.search(q, 5), questions))
+    assert side_by_side == one_after_the_other
 
 
 def test_both_stores_hold_the_same_records(engine, milvus_engine):

@@ -154,21 +154,35 @@ def updated(chosen: list, articles: list) -> list:
 
 
 def ask_times(engine: Engine, questions: list[str], repeat: int) -> dict:
-    engine.retriever.remember(dict(zip(questions, engine.retriever.embedder.encode_queries(questions))))
-    search, ask = [], []
-    for question in questions:
-        runs_search, runs_ask = [], []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            engine.search(question)
-            runs_search.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            engine.ask(question)
-            runs_ask.append(time.perf_counter() - started)
-        search.append(statistics.median(runs_search) * 1000)
-        ask.append(statistics.median(runs_ask) * 1000)
-    return {"search p50 ms": percentile(search, 0.5), "search p95 ms": percentile(search, 0.95),
-            "ask p50 ms": percentile(ask, 0.5), "ask p95 ms": percentile(ask, 0.95)}
+    return interleaved_ask_times([(engine, questions)], repeat)[0]
+
+
+def interleaved_ask_times(asked: list[tuple[Engine, list[str]]], repeat: int) -> list[dict]:
+    """Search and ask timings (medians of `repeat` runs per question, then p50/p95) of each engine
+    with its questions. The engines take turns question by question, so that the machine's drift
+    (a third from one run to the next on this VM) falls on every store alike and their ratio holds."""
+    for engine, questions in asked:
+        engine.retriever.remember(dict(zip(questions, engine.retriever.embedder.encode_queries(questions))))
+    runs = [{"search": [[] for _ in questions], "ask": [[] for _ in questions]} for _, questions in asked]
+    for _ in range(repeat):
+        for n in range(max(len(questions) for _, questions in asked)):
+            for (engine, questions), timed in zip(asked, runs):
+                if n >= len(questions):
+                    continue
+                question = questions[n]
+                started = time.perf_counter()
+                engine.search(question)
+                timed["search"][n].append(time.perf_counter() - started)
+                started = time.perf_counter()
+                engine.ask(question)
+                timed["ask"][n].append(time.perf_counter() - started)
+    results = []
+    for timed in runs:
+        search = [statistics.median(r) * 1000 for r in timed["search"]]
+        ask = [statistics.median(r) * 1000 for r in timed["ask"]]
+        results.append({"search p50 ms": percentile(search, 0.5), "search p95 ms": percentile(search, 0.95),
+                        "ask p50 ms": percentile(ask, 0.5), "ask p95 ms": percentile(ask, 0.95)})
+    return results
 
 
 def free_port() -> int:
@@ -252,11 +266,13 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
 
 def requery(json_path: Path, workdir: Path, n_questions: int, repeat: int) -> dict:
     """Retrieval, answers and `qa serve`'s memory measured again over the default stores an earlier
-    run kept in `workdir` (after a change to search); its build and update figures stay."""
+    run kept in `workdir` (after a change to search), all stores' queries taken in turn (see
+    `interleaved_ask_times`); their build and update figures stay."""
     results = json.loads(json_path.read_text(encoding="utf-8"))
     pool_store = Location(workdir / "slice").open()
     embedder = JitteredEmbedder(pool_store.chunk_vectors([int(k) for s in pool_store.segments for k in s.keys]))
     articles = load_articles([workdir / "news.jsonl"]).articles
+    kept, asked = [], []
     for row in results["rows"]:
         location = Location(workdir / f"{row['size']}-{row['store']}" / "index")
         if row["store"] != "local" or location.manifest() is None:
@@ -265,8 +281,12 @@ def requery(json_path: Path, workdir: Path, n_questions: int, repeat: int) -> di
         questions = questions_from(chosen[: len(articles)], n_questions)
         engine = Engine.open(Settings(index_dir=location.index_dir), embedder=embedder, location=location)
         engine.llm = None
-        row.update(ask_times(engine, questions, repeat))
-        del engine
+        kept.append((row, location, questions))
+        asked.append((engine, questions))
+    for (row, _, _), times in zip(kept, interleaved_ask_times(asked, repeat)):
+        row.update(times)
+    del asked
+    for row, location, questions in kept:
         row["serve RSS MB"] = serve_rss_mb(["--index", str(location.folder)], questions, workdir)
         row["queries measured again"] = True
         print(row["size"], json.dumps(row, ensure_ascii=False), flush=True)

@@ -187,28 +187,26 @@ class Segment:
         order = sorted(range(len(postings)), key=lambda i: -bounds[i])
         scratch = self._borrow(skip)
         partial, touched = scratch.partial, scratch.touched  # touched: read already, or skipped
-        parts: list[np.ndarray] = []
+        parts: list[np.ndarray] = []  # the rows each posting read adds
         left, read, most = sum(bounds), 0, 0.0  # most: the highest score a chunk can have from the terms read
         found = np.zeros(0, np.int64)
         taken = 0
-        try:
-            for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
-                rows = postings[i].rows
-                read += len(rows)
-                if read > len(self.keys) // 4:
-                    return None
-                scratch.read.append(rows)
-                partial[rows] += postings[i].scores()
-                parts.append(rows[~touched[rows]])
-                touched[parts[-1]] = True
-                left -= bounds[i]
-                most += bounds[i]
-                found = np.concatenate(parts)
-                if len(found) >= k and left < most and left < _kth(partial[found], k):
-                    break  # no chunk only the terms left hold can reach the k best
-            scores = partial[found]
-        finally:
-            self._give_back(scratch, parts)
+        for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
+            rows = postings[i].rows
+            read += len(rows)
+            if read > len(self.keys) // 4:
+                self._give_back(scratch, parts)
+                return None
+            partial[rows] += postings[i].scores()
+            parts.append(rows[~touched[rows]])
+            touched[parts[-1]] = True
+            left -= bounds[i]
+            most += bounds[i]
+            found = np.concatenate(parts)
+            if len(found) >= k and left < most and left < _kth(partial[found], k):
+                break  # no chunk only the terms left hold can reach the k best
+        scores = partial[found]
+        self._give_back(scratch, parts)
         for i in order[taken:]:  # the terms left: look the candidates up in their postings
             found, scores = _reachable(found, scores, left, k)
             scores += postings[i].part_of(found)
@@ -217,7 +215,8 @@ class Segment:
 
     def _borrow(self, skip: np.ndarray | None) -> "_Scratch":
         """Working arrays as long as the segment, all zero but for the skipped rows (touched): made
-        once and lent to one search at a time, not allocated and cleared for each (8 MB at 1M chunks)."""
+        once and lent to one search at a time, not allocated and cleared for each (9 MB at 1M chunks).
+        A search that fails does not give them back: they may hold half of what it wrote."""
         with self._spare_lock:
             scratch = self._spare.pop() if self._spare else None
         if scratch is None:
@@ -229,13 +228,13 @@ class Segment:
             scratch.skip = skip
         return scratch
 
-    def _give_back(self, scratch: "_Scratch", new_rows: list[np.ndarray]) -> None:
-        """Zero what a search wrote (the postings it read, the rows it found) and lend the arrays again."""
-        for rows in scratch.read:
+    def _give_back(self, scratch: "_Scratch", parts: list[np.ndarray]) -> None:
+        """Zero what a search wrote (at the rows it found and the skipped ones) and lend the arrays again."""
+        for rows in parts:
             scratch.partial[rows] = 0.0
-        for rows in new_rows:
             scratch.touched[rows] = False
-        scratch.read.clear()
+        if scratch.skip is not None:
+            scratch.partial[scratch.skip] = 0.0
         with self._spare_lock:
             self._spare.append(scratch)
 
@@ -244,7 +243,6 @@ class _Scratch:
     def __init__(self, partial: np.ndarray, touched: np.ndarray) -> None:
         self.partial, self.touched = partial, touched
         self.skip: np.ndarray | None = None  # the rows marked touched from the start
-        self.read: list[np.ndarray] = []
 
 
 class Posting:

@@ -182,19 +182,21 @@ class LocalStore:
 
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
-        frequencies = {t: [s.document_frequency(t) for s in self.segments] for t in dict.fromkeys(terms)}
+        ratios = self._idf_ratios(terms)
         for n, segment in enumerate(self.segments):
-            rows, scores = segment.top(terms, k, self._idf_ratios(n, frequencies), self._gone_in(segment))
+            rows, scores = segment.top(terms, k, ratios[n] if ratios else None, self._gone_in(segment))
             found.extend((int(segment.keys[row]), float(score)) for row, score in zip(rows, scores) if score > 0)
         return sorted(found, key=lambda h: (-h[1], h[0]))[:k]
 
-    def _idf_ratios(self, n: int, frequencies: dict[str, list[int]]) -> dict[str, float] | None:
-        """Per term, the IDF of all segments over the n-th segment's own, from each term's document
-        frequency in each segment (None: one segment, no scaling)."""
+    def _idf_ratios(self, terms: list[str]) -> list[dict[str, float]] | None:
+        """Per segment, per term it holds: the IDF of all segments over the segment's own (None: one
+        segment, no scaling). Each term's document frequencies are looked up once."""
         if len(self.segments) == 1:
             return None
-        size = len(self.segments[n])
-        return {t: idf(self._n_docs, sum(counts)) / idf(size, counts[n]) for t, counts in frequencies.items() if counts[n]}
+        counts = {t: [s.document_frequency(t) for s in self.segments] for t in dict.fromkeys(terms)}
+        whole = {t: idf(self._n_docs, sum(c)) for t, c in counts.items()}
+        return [{t: whole[t] / idf(len(segment), c[n]) for t, c in counts.items() if c[n]}
+                for n, segment in enumerate(self.segments)]
 
     def _df(self, term: str) -> int:
         return sum(s.document_frequency(term) for s in self.segments)

@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from .byline import is_byline
 from .corpus import Article
 from .text import word_spans
 
@@ -105,11 +106,16 @@ def split_sentences(article: Article, size: int = 160) -> list[Sentence]:
 
 
 def split_article(article: Article, size: int = 160, overlap: int = 1) -> list[Chunk]:
-    """Pack the article's sentences into chunks of at most `size` characters, `overlap` sentences shared."""
+    """Pack the article's sentences into chunks of at most `size` characters, `overlap` sentences
+    shared; a byline line opening the article is in no chunk."""
     if size < 1:
         raise ValueError("chunk size must be at least 1 character")
     text = article.text
     units = _units(text, size)
+    if units and is_byline(text[units[0][0]:units[0][1]]):
+        # A byline line opening the text ("中国网 11月19日 讯（记者 王瑞芳）") is no passage: it says who
+        # reported the story (Engine.who_reported reads it from the sentences), not what happened.
+        units = units[1:]
     bounds = []
     i = 0
     while i < len(units):

@@ -38,7 +38,7 @@ _SOURCE_LINE = re.compile(
 _MAX_SOURCE_LINE = 40
 # Bumped whenever reading changes what an article is (its text, date or source): an index built by
 # an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
-READER_VERSION = "3: datelines read (kept in the lead), metadata lines out, ISO dates"
+READER_VERSION = "4: a source line that credits reporters stays as the first line (in no chunk)"
 _FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
 # Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
 # kept as metadata, never article text (so never an answer sentence).
@@ -114,14 +114,18 @@ def repair_paragraphs(paragraphs: list[str]) -> list[str]:
     return repaired
 
 
-def _split_source_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
-    """Take the source/date line(s) off the top of an article body."""
+def _split_source_lines(paragraphs: list[str]) -> tuple[str, str, str, list[str]]:
+    """(source, date, byline, the rest): the source/date line(s) taken off the top of an article
+    body; the byline is the line itself when it credits reporters ("中国网 11月19日 讯（记者 王瑞芳）"),
+    which stays as the text's first line: who reported a story is a question readers ask."""
     for n_lines in (2, 1):  # a source line may itself be broken over two lines
         if len(paragraphs) >= n_lines:
-            parsed = parse_source_line(" ".join(paragraphs[:n_lines]))
+            line = re.sub(r"\s+", " ", " ".join(paragraphs[:n_lines]).strip())
+            parsed = parse_source_line(line)
             if parsed:
-                return parsed[0], parsed[1], paragraphs[n_lines:]
-    return "", "", paragraphs
+                dateline = parse_dateline(line)
+                return parsed[0], parsed[1], line if dateline and dateline.reporters else "", paragraphs[n_lines:]
+    return "", "", "", paragraphs
 
 
 def _take_metadata_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
@@ -159,17 +163,18 @@ def make_article(path: str, title: str, body: str, source: str = "", date: str =
                  url: str = "", ordinal: int = 0) -> Article | None:
     """Clean a raw body into an Article, or None when nothing readable is left. Source and date
     come from the arguments, else the source lines, metadata lines or wire dateline at the top;
-    source and metadata lines leave the text, a dateline inside the lead stays."""
+    metadata lines and source lines that credit no one leave the text; a source line that credits
+    reporters stays as its first line, and a dateline inside the lead stays."""
     paragraphs = [p.strip(" \t\u3000\xa0") for p in body.split("\n")]
     paragraphs = [p for p in paragraphs if p]
-    found_source, found_date, paragraphs = _split_source_lines(paragraphs)
+    found_source, found_date, byline, paragraphs = _split_source_lines(paragraphs)
     meta_source, meta_date, paragraphs = _take_metadata_lines(paragraphs)
     # A wire dateline opening the lead ("新华社北京10月24日电（记者 李明）记者24日从…") gives the source,
     # place, day and reporters, and stays in the text: its day is often the only one the story names.
-    dateline = parse_dateline(paragraphs[0]) if paragraphs else None
-    text = "\n".join(repair_paragraphs(paragraphs))
-    if not text:
+    dateline = parse_dateline(byline or paragraphs[0]) if byline or paragraphs else None
+    if not paragraphs:
         return None
+    text = "\n".join(([byline] if byline else []) + repair_paragraphs(paragraphs))
     raw = (date or found_date or meta_date or (dateline.date if dateline else "") or _first_date(text)).strip()
     published, inferred = publication_date(raw, path, text)
     title = title.strip() or text[:30]

@@ -8,7 +8,8 @@ from datetime import date
 
 import numpy as np
 
-from .answer import Answer, abstain, answer_from_generation, choose_sentences, compose
+from .answer import Answer, Quote, abstain, answer_from_generation, choose_sentences, compose
+from .byline import asks_who_reported, byline_length
 from .config import MODES, Settings
 from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
@@ -142,6 +143,8 @@ class Engine:
         those sentences answer it. A question about a period is answered from passages of that
         period only (or of the newest report, for "最新…")."""
         hits = self.with_lead(self.quotable(query, hits, as_of))
+        if asks_who_reported(query):
+            return self.who_reported(question, hits)
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -153,6 +156,22 @@ class Engine:
             answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
             answer.notice = newest_of(answer)
         answer.question = question
+        return answer
+
+    def who_reported(self, question: str, hits: list[Hit]) -> Answer:
+        """The byline of the best hit's story, quoted from its first line ("中国新报讯（罗志雄）") or
+        from the dateline opening its lead ("新华社北京10月24日电（记者 李明）"); an abstention when
+        the story credits no one."""
+        lead = record_key(article_num_of(hits[0].position), 0) if hits else None
+        hit = next((h for h in hits if h.position == lead), None)  # `with_lead` put it there
+        num = article_num_of(lead) if hit else None
+        first = (self.store.sentences_of([num]).get(num) or [None])[0] if hit else None
+        length = byline_length(first.sentence.text) if first else 0
+        if not length:
+            return abstain(question, hits)
+        start = first.sentence.start
+        answer = compose(question, [Quote(hit, start, start + length, first.sentence.text[:length], 1.0)])
+        answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
         return answer
 
     def with_lead(self, hits: list[Hit]) -> list[Hit]:
@@ -204,7 +223,7 @@ class Engine:
         """Yield (text so far, None) while the answer grows, then (final text, Answer)."""
         query, hits = self.search(question, history, mode, k, as_of)
         extractive = self.extractive(question, query, hits, as_of)
-        if self.llm is None or extractive.abstained:
+        if self.llm is None or extractive.abstained or asks_who_reported(query):  # a byline is quoted as it stands
             for end in range(STREAM_PIECE, len(extractive.text), STREAM_PIECE):
                 yield extractive.text[:end], None
             yield extractive.text, extractive

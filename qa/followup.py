@@ -13,8 +13,8 @@ import re
 
 from .text import STOP_WORDS, key_nouns, lexical_terms, normalise, tagged_words
 
-# Words that point back at something named earlier: 他/她/它(们), 其, 该, 这位/那些, 此人, 上述.
-_REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[位些家个]|那[位些家个]|此人|上述|前者|后者")
+# Words that point back at something named earlier: 他/她/它(们), 其, 该, 这位/那些/这篇, 此人, 上述.
+_REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[位些家个篇条则]|那[位些家个篇条则]|此人|上述|前者|后者")
 _PERSON_PRONOUN = re.compile(r"[他她]们?|这位|那位|此人")
 # "那武汉呢？", "那么2022年的呢", "武汉怎么样？": the thing the follow-up is about, in group 1.
 _ELLIPSIS = re.compile(r"^(?:那么?|还有|再问一下)?\s*(.{1,12}?)(?:的情况|的)?\s*(?:呢|怎么样|如何|又如何|又是多少|是多少)[？?。!！]*$")

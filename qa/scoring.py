@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .byline import is_byline
 from .chunking import Sentence
 from .errors import ModelLoadError
 from .retrieval import Hit
@@ -123,9 +124,10 @@ def _neighbour_coverage(texts: dict[int, str], key: int, step: int, weights: dic
     return coverage(weights, other) if other is not None else 0.0
 
 
-def gather(store: Store, hits: list[Hit]) -> tuple[list[Candidate], dict[int, str]]:
-    """Every sentence of the hits, once, with the best-ranked hit that holds it; and the text of
-    every sentence of their articles, by key (for the neighbours)."""
+def gather(store: Store, hits: list[Hit]) -> tuple[list[Candidate], dict[int, str], set[int]]:
+    """Every sentence of the hits, once, with the best-ranked hit that holds it; the text of every
+    sentence of their articles, by key (for the neighbours); and the keys of their leads' first
+    sentences (after a byline line: "中国网 11月19日 讯（记者 王瑞芳）" is not the lead)."""
     by_article = store.sentences_of([article_num_of(h.position) for h in hits])
     found: dict[int, Candidate] = {}
     for hit in hits:
@@ -134,13 +136,15 @@ def gather(store: Store, hits: list[Hit]) -> tuple[list[Candidate], dict[int, st
             if stored.sentence.start >= chunk.start and stored.sentence.end <= chunk.end:
                 found.setdefault(stored.key, Candidate(hit, stored.sentence, stored.key))
     texts = {s.key: s.sentence.text for sentences in by_article.values() for s in sentences}
-    return list(found.values()), texts
+    leads = {sentences[1 if len(sentences) > 1 and is_byline(sentences[0].sentence.text) else 0].key
+             for sentences in by_article.values() if sentences}
+    return list(found.values()), texts, leads
 
 
 def features(question: str, query_vector: np.ndarray, store: Store, hits: list[Hit],
              weights: dict[str, float]) -> tuple[list[Candidate], np.ndarray]:
     """The candidates of the hits and their feature matrix (rows in FEATURES order)."""
-    candidates, texts = gather(store, hits)
+    candidates, texts, leads = gather(store, hits)
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), np.float32)
     sentence_sim = store.sentence_vectors([c.row for c in candidates]) @ query_vector
@@ -183,7 +187,7 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
             1.0 if top_term and top_term in text else 0.0,
             1.0 if cue and cue.search(c.text) else 0.0, 1.0 if cue else 0.0,
             sum(1 for ch in text if ch not in question_chars) / max(1, len(text)),
-            math.log(1 + len(c.text)), 1.0 if c.start == 0 else 0.0, math.log(1 + len(weights)),
+            math.log(1 + len(c.text)), 1.0 if c.row in leads else 0.0, math.log(1 + len(weights)),
         )
     return candidates, table
 

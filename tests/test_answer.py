@@ -102,6 +102,23 @@ def test_a_follow_up_the_articles_cannot_answer_is_refused(engine):
     assert follow_up.abstained, follow_up.text
 
 
+@pytest.mark.parametrize("question, history, byline", [
+    ("这篇关于工业互联网大会的稿子是哪个记者写的？", [], "中国网 11月19日 讯（记者 王瑞芳）"),
+    ("洪桥街道那条消息是谁报道的？", [], "中国新报讯（罗志雄）"),
+    ("这篇报道的作者是谁？", ["洪桥街道在推进什么数据库建设？"], "中国新报讯（罗志雄）"),
+])
+def test_who_reported_a_story_is_answered_with_its_byline(engine, articles, question, history, byline):
+    answer = engine.ask(question, history=history)
+    assert strip_markers(answer.text) == byline and not answer.abstained
+    (citation,) = answer.citations
+    assert citation.quote == byline and articles[citation.article_id].text[citation.start:citation.end] == byline
+
+
+def test_who_reported_a_story_whose_lead_credits_no_one_is_refused(engine):
+    answer = engine.ask("江西中欧班列那篇报道是哪个记者写的？")
+    assert answer.abstained and answer.nearest[0]["title"] == "江西中欧班列累计开行突破2000列"
+
+
 def test_follow_up_is_resolved_against_the_earlier_question(engine):
     alone = engine.search("他现在担任什么职务？")[0]
     query, hits = engine.search("他现在担任什么职务？", history=["盛阅春在大会上介绍了什么？"])

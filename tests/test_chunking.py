@@ -84,3 +84,15 @@ def test_seed_chunks_keep_exact_offsets(seed_articles) -> None:
     for article in seed_articles:
         for chunk in split_article(article, 160, 1):
             assert article.text[chunk.start:chunk.end] == chunk.text
+
+
+def test_a_byline_line_opening_the_article_is_in_no_chunk(seed_articles) -> None:
+    """"中国网 11月19日 讯（记者 王瑞芳）" stays in the text (who reported it is asked) but is no
+    passage; a lead that opens with a wire dateline is the lead, and its chunk starts at 0."""
+    first = seed_articles[0]
+    byline = "中国网 11月19日 讯（记者 王瑞芳）"
+    chunks = split_article(first, 160, 1)
+    assert first.text.startswith(byline + "\n") and chunks[0].start == len(byline) + 1
+    assert chunks[0].text.startswith("11月19日，以“实数融合 智造翘楚”为主题")
+    wire = _article("新华社北京10月24日电（记者 李明）记者24日从有关部门获悉，会议召开。")
+    assert split_article(wire, 160, 1)[0].start == 0

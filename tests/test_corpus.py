@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import article_id, decode_text, load_articles, parse_source_line, repair_paragraphs
+from qa.corpus import article_id, decode_text, load_articles, make_article, parse_source_line, repair_paragraphs
 from qa.errors import CorpusError
 
 from .conftest import NEWS, SEEDS
@@ -22,8 +22,10 @@ def test_seeds_give_three_articles_with_metadata(seed_articles):
     assert (first.source, first.date, first.date_raw, first.date_inferred) == ("中国网", "2024-11-19", "11月19日", "article")
     assert (second.source, second.date, second.date_inferred) == ("中国新报", "2024-11-18", "corpus")  # day from the lede
     assert third.source == ""
-    assert not first.text.startswith("中国网") and "王瑞芳" not in first.text
-    assert not second.text.startswith("中国新报")
+    # A source line that credits reporters stays as the text's first line (who reported it is a
+    # question readers ask); one that credits no one leaves the text (see below).
+    assert first.text.startswith("中国网 11月19日 讯（记者 王瑞芳）\n11月19日，以") and first.reporters == ("王瑞芳",)
+    assert second.text.startswith("中国新报讯（罗志雄）\n11月18日") and second.reporters == ("罗志雄",)
 
 
 def test_seed_broken_paragraphs_are_joined(seed_articles):
@@ -35,7 +37,7 @@ def test_seed_broken_paragraphs_are_joined(seed_articles):
     assert "详细解读和操作示范培训" in second.text
     # Real paragraph breaks stay: the lede and the next paragraph are separate.
     assert "主持开幕式。\n王忠林在致辞中指出" in first.text
-    assert len(first.text.split("\n")) == 12
+    assert len(first.text.split("\n")) == 13  # the byline, then 12 paragraphs
 
 
 def test_repair_keeps_subheadings_and_finished_paragraphs():
@@ -55,6 +57,14 @@ def test_repair_keeps_subheadings_and_finished_paragraphs():
 ])
 def test_source_lines(line, expected):
     assert parse_source_line(line) == expected
+
+
+def test_a_source_line_that_credits_no_one_leaves_the_text():
+    article = make_article("a.txt", "标题", "新华社北京11月19日电\n\n会议强调，要坚持稳中求进。")
+    assert article.text == "会议强调，要坚持稳中求进。" and article.source == "新华社" and article.reporters == ()
+    broken = make_article("b.txt", "标题", "中国网 11月19日\n讯（记者 王瑞芳、李四）\n会议强调，要坚持稳中求进。")
+    assert broken.text == "中国网 11月19日 讯（记者 王瑞芳、李四）\n会议强调，要坚持稳中求进。"
+    assert broken.reporters == ("王瑞芳", "李四")
 
 
 def test_news_folder_reads_md_txt_gbk_and_jsonl():

@@ -76,9 +76,11 @@ def test_pdf_text_is_repaired_into_paragraphs_with_its_source_and_date():
     for fact in ("展览面积达3.2万平方米", "华为、科大讯飞、小米等326家企业参展", "总算力规模超过2000P",
                  "2023年核心产业规模突破650亿元", "现场签约项目41个，总金额达186亿元"):
         assert fact in article.text
-    assert "科技频道" not in article.text and "李明" not in article.text
+    assert "科技频道" not in article.text  # the running header
     assert not any(line.strip().isdigit() for line in article.text.split("\n"))
-    assert article.text.startswith("10月24日，2024中国光谷人工智能产业博览会在武汉东湖高新区开幕。")
+    # The source line credits a reporter: it stays as the first line, the lead follows.
+    assert article.text.startswith("新华社武汉10月24日电（记者 李明）\n10月24日，2024中国光谷人工智能产业博览会在武汉东湖高新区开幕。")
+    assert article.reporters == ("李明",)
 
 
 def test_pdf_title_comes_from_meaningful_metadata():

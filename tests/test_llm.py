@@ -64,6 +64,13 @@ def test_llm_saying_not_found_abstains(with_llm):
     assert with_llm("notfound").ask("中欧班列这次装载的货物要运往哪个国家？").abstained
 
 
+def test_who_reported_a_story_is_the_byline_even_with_an_llm(with_llm):
+    """The byline is in no passage the LLM is shown: the quoted byline answers, the LLM is not asked."""
+    asked = len(llm_server.Handler.requests)
+    answer = with_llm("cite").ask("洪桥街道那条消息是谁报道的？")
+    assert answer.text == "中国新报讯（罗志雄）[1]" and len(llm_server.Handler.requests) == asked
+
+
 def test_prompt_numbers_the_sources(engine):
     _, hits = engine.search("中欧班列这次装载的货物要运往哪个国家？")
     messages = build_messages("问题？", [h.chunk for h in hits[:2]])

@@ -26,6 +26,21 @@ def test_sentence_similarity_is_the_e5_cosine_of_the_sentence(engine, e5):
     assert "俄罗斯" in best.text
 
 
+def test_the_lead_is_the_first_sentence_after_a_byline(engine):
+    """The seed story opens with its byline line, which no chunk holds: its lead sentence is still
+    the story's first sentence for the scorer, and the byline is never a candidate."""
+    question = "2024中国5G+工业互联网大会是哪天在武汉开幕的？"
+    _, hits = engine.search(question)
+    weights = engine.store.term_weights(lexical_terms(question))
+    candidates, table = features(question, engine.retriever.query_vector(question), engine.store,
+                                 engine.with_lead(hits), weights)
+    lead = next(c for c in candidates if c.text.startswith("11月19日，以“实数融合"))
+    first = {c.text: v for c, v in zip(candidates, table[:, FEATURES.index("first_sentence")])
+             if c.hit.chunk.article_id == lead.hit.chunk.article_id}
+    assert first[lead.text] == 1.0 and sum(first.values()) == 1.0
+    assert not any("记者 王瑞芳" in t for t in first)
+
+
 def test_coverage_by_hand():
     weights = {"武汉": 1.0, "开幕": 3.0}
     assert coverage(weights, "大会在武汉开幕") == 1.0

@@ -29,4 +29,5 @@ def byline_length(lead: str) -> int:
 
 def is_byline(sentence: str) -> bool:
     """Whether the sentence is a byline line and nothing more (not a lead that opens with one)."""
-    return 0 < byline_length(sentence) >= len(sentence.strip())
+    length = byline_length(sentence)
+    return length > 0 and length >= len(sentence.strip())

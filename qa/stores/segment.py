@@ -240,6 +240,8 @@ class Segment:
 
 
 class _Scratch:
+    """MaxScore's working arrays for one segment: each row's partial score, and whether it was read."""
+
     def __init__(self, partial: np.ndarray, touched: np.ndarray) -> None:
         self.partial, self.touched = partial, touched
         self.skip: np.ndarray | None = None  # the rows marked touched from the start

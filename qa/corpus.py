@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .byline import is_byline
 from .dates import ISO_DATE, parse_date, parse_dateline, year_in_path, years_in_text
 from .errors import CorpusError
 from .formats import READERS, TEXT_KINDS, decode_text, detect_kind
@@ -123,8 +124,7 @@ def _split_source_lines(paragraphs: list[str]) -> tuple[str, str, str, list[str]
             line = re.sub(r"\s+", " ", " ".join(paragraphs[:n_lines]).strip())
             parsed = parse_source_line(line)
             if parsed:
-                dateline = parse_dateline(line)
-                return parsed[0], parsed[1], line if dateline and dateline.reporters else "", paragraphs[n_lines:]
+                return parsed[0], parsed[1], line if is_byline(line) else "", paragraphs[n_lines:]
     return "", "", "", paragraphs
 
 

@@ -164,11 +164,14 @@ class Engine:
         the story credits no one."""
         lead = record_key(article_num_of(hits[0].position), 0) if hits else None
         hit = next((h for h in hits if h.position == lead), None)  # `with_lead` put it there
-        num = article_num_of(lead) if hit else None
-        first = (self.store.sentences_of([num]).get(num) or [None])[0] if hit else None
-        length = byline_length(first.sentence.text) if first else 0
+        if hit is None:
+            return abstain(question, hits)
+        num = article_num_of(lead)
+        sentences = self.store.sentences_of([num]).get(num, [])
+        length = byline_length(sentences[0].sentence.text) if sentences else 0
         if not length:
             return abstain(question, hits)
+        first = sentences[0]
         start = first.sentence.start
         answer = compose(question, [Quote(hit, start, start + length, first.sentence.text[:length], 1.0)])
         answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]

@@ -190,7 +190,7 @@ class Segment:
         parts: list[np.ndarray] = []  # the rows each posting read adds
         left, read, most = sum(bounds), 0, 0.0  # most: the highest score a chunk can have from the terms read
         found = np.zeros(0, np.int64)
-        taken = 0
+        taken, floor = 0, 0.0  # floor: a score at least k chunks are known to reach
         for taken, i in enumerate(order, start=1):  # read whole postings, the most telling terms first
             rows = postings[i].rows
             read += len(rows)
@@ -203,15 +203,17 @@ class Segment:
             left -= bounds[i]
             most += bounds[i]
             found = np.concatenate(parts)
-            if len(found) >= k and left < most and left < _kth(partial[found], k):
-                break  # no chunk only the terms left hold can reach the k best
+            if len(found) >= k and left < most:
+                floor = _floor(found, partial[found], [postings[j] for j in order[taken:]], k)
+                if left < floor:
+                    break  # no chunk only the terms left hold can reach the k best
         scores = partial[found]
         self._give_back(scratch, parts)
         for i in order[taken:]:  # the terms left: look the candidates up in their postings
-            found, scores = _reachable(found, scores, left, k)
+            found, scores = _reachable(found, scores, left, k, floor)
             scores += postings[i].part_of(found)
             left -= bounds[i]
-        return np.sort(_reachable(found, scores, max(left, 0.0), k)[0])
+        return np.sort(_reachable(found, scores, max(left, 0.0), k, floor)[0])
 
     def _borrow(self, skip: np.ndarray | None) -> "_Scratch":
         """Working arrays as long as the segment, all zero but for the skipped rows (touched): made
@@ -281,9 +283,21 @@ def _kth(scores: np.ndarray, k: int) -> float:
     return float(np.partition(scores, len(scores) - k)[len(scores) - k]) * (1 - 1e-5)
 
 
-def _reachable(rows: np.ndarray, scores: np.ndarray, left: float, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows whose score, plus at most `left` more, can still reach the k-th best."""
+def _floor(rows: np.ndarray, partial: np.ndarray, unread: list["Posting"], k: int) -> float:
+    """A score that k of the rows reach in full: the k-th best full score of the k rows with the best
+    partial scores, their parts of the unread terms looked up (far above the k-th best partial score
+    when the rows found first hold most of the query's terms), lowered by a margin for float32 rounding."""
+    best = np.argpartition(partial, len(partial) - k)[len(partial) - k:] if len(partial) > k else np.arange(len(partial))
+    full = partial[best]
+    for posting in unread:
+        full = full + posting.part_of(rows[best])
+    return _kth(full, k)
+
+
+def _reachable(rows: np.ndarray, scores: np.ndarray, left: float, k: int,
+               floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose score, plus at most `left` more, can still reach the k-th best (or `floor`)."""
     if len(rows) <= k:
         return rows, scores
-    keep = (scores + left) * (1 + 1e-5) >= _kth(scores, k)
+    keep = (scores + left) * (1 + 1e-5) >= max(_kth(scores, k), floor)
     return rows[keep], scores[keep]

@@ -73,10 +73,16 @@ def lexical_terms(text: str) -> list[str]:
     return [w for w in (w.strip() for w in words) if w and w not in STOP_WORDS and _WORDLIKE.search(w)]
 
 
+# Words that only phrase a question ("…是怎么回事？", "…怎么样？"): the passage that answers it rarely
+# holds them, so searches and answers leave them out. Chunks keep them (they are passages, not questions).
+QUESTION_WORDS = frozenset("怎么回事 回事 怎么样 为何 啥".split())
+
+
 @lru_cache(maxsize=1024)
 def query_terms(query: str) -> tuple[str, ...]:
-    """`lexical_terms` of a question, remembered: its search and its answer both need them."""
-    return tuple(lexical_terms(query))
+    """`lexical_terms` of a question but its question words, remembered: its search and its answer
+    both need them."""
+    return tuple(t for t in lexical_terms(query) if t not in QUESTION_WORDS)
 
 
 @lru_cache(maxsize=1)

@@ -70,3 +70,12 @@ def test_traditional_and_full_width_queries_still_match_lexically(engine, varian
 def test_unknown_mode_names_the_choices(engine):
     with pytest.raises(ValueError, match="hybrid, bm25, dense"):
         engine.retriever.search("问题", 3, "magic")
+
+
+@pytest.mark.parametrize("phrased", ["中欧班列是怎么回事？", "中欧班列怎么样？", "中歐班列是怎麼回事？"])
+def test_words_that_only_phrase_a_question_do_not_search(engine, phrased):
+    """"…是怎么回事？" asks about 中欧班列; a passage saying "怎么回事" answers nothing, so BM25 scores
+    the question as the topic alone (chunks still hold the words: they are not stop words)."""
+    asked = engine.retriever.search(phrased, 5, "bm25")
+    topic = engine.retriever.search("中欧班列", 5, "bm25")
+    assert [(h.position, h.lexical) for h in asked] == [(h.position, h.lexical) for h in topic]

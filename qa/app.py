@@ -153,9 +153,10 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
             return gr.update(choices=names, visible=len(names) > 1)
 
         app.load(listed, None, collection, api_visibility="private")
-        clear.click(lambda: ([], sources_html(None, engine), "", []), None, [chatbot, sources, box, questions],
-                    api_visibility="private")
-        chatbot.clear(lambda: (sources_html(None, engine), []), None, [sources, questions], api_visibility="private")
+        # Cleared in the browser at once, like a change of knowledge base: a question typed right
+        # after the click is not erased by a reply from the server.
+        clear.click(None, None, [chatbot, sources, box, questions], js=f"() => [[], {no_sources}, '', []]")
+        chatbot.clear(None, None, [sources, questions], js=f"() => [{no_sources}, []]")
         gr.api(ask, api_name="ask")
     return app
 

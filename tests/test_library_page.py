@@ -72,8 +72,10 @@ def _choose(page, files) -> None:
 
 def _ask(page, question: str) -> str:
     page.get_by_role("tab", name="对话").click()
-    page.locator("#clear").click()  # a fresh conversation: the sources panel empties first
-    page.wait_for_function("document.querySelector('#sources').innerText.includes('提问后')", timeout=20_000)
+    page.locator("#question textarea").fill("清空对话")  # what the click must erase, with the sources
+    page.locator("#clear").click()  # a fresh conversation
+    page.wait_for_function("document.querySelector('#question textarea').value === '' && "
+                           "document.querySelector('#sources').innerText.includes('提问后')", timeout=20_000)
     page.locator("#question textarea").fill(question)
     page.locator("#send").click()
     page.locator("#sources .source, #sources .empty-sources ul").first.wait_for(timeout=60_000)

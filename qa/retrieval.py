@@ -18,9 +18,10 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
 CANDIDATES = 50  # hits taken from each side before fusing
 QUERY_CACHE = 256
 # Above this many chunks a hybrid search runs its dense side on a worker thread while BM25 runs
-# here: both take milliseconds there (HNSW, MaxScore) and FAISS and numpy let go of the GIL, so the
-# search costs the slower side instead of their sum (1,000,000 chunks: 9.4 → 6.4 ms p50). Below,
-# handing a search to a thread costs more than it saves (10,000 chunks: 2.8 → 3.1 ms).
+# here: both take milliseconds there (HNSW, MaxScore) and FAISS and the compiled BM25 loop let go
+# of the GIL, so the search costs the slower side instead of their sum (1,000,000 chunks, BM25
+# still in numpy: 9.4 → 6.4 ms p50). Below, handing a search to a thread costs more than it saves
+# (10,000 chunks: 2.8 → 3.1 ms).
 PARALLEL_ABOVE = 50_000
 _DENSE_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-dense-search")
 

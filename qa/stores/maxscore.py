@@ -5,8 +5,10 @@ MaxScore (Turtle & Flood, 1995), one chunk at a time over bm25s' postings, compi
 of the most they can add to a chunk's score (their bound). Once the k-th best score so far is above
 what the weakest terms together can add, a chunk is only looked at if one of the other terms (the
 essential ones) holds it; the weak terms' postings are then only looked up, by galloping search, for
-chunks that could still reach the k best. Scores here are float64 and compared with a margin for
-the float32 sums bm25s' scores are made of: the caller scores the few rows found exactly.
+chunks that could still reach the k best. A first k-th best score comes from the full scores of the
+first rows the strongest term holds, so the common terms drop out from the start. Scores while
+searching are float64, compared with a margin for the float32 sums bm25s' scores are made of; the
+few rows found are then scored exactly as bm25s scores them.
 
 Imported only for segments above MAXSCORE_ABOVE chunks (qa/stores/segment.py): compiling takes a
 few seconds the first time and is then cached beside this file (or in numba's user cache).

@@ -339,3 +339,27 @@ def test_bm25_that_skips_common_postings_finds_the_same_best_chunks(tmp_path, mo
     with ThreadPoolExecutor(4) as callers:
         together = list(callers.map(lambda question: segment.top(question, 5, None, skip), questions))
     assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(alone, together))
+
+
+def test_bm25_that_skips_keeps_the_lowest_rows_of_chunks_tied_at_the_kth_score(tmp_path, monkeypatch):
+    """A republished story makes identical chunks, hence identical scores: with every CMRC passage
+    stored four times, the compiled MaxScore returns the same k chunks as scoring every posting
+    (of those tied at the k-th score, the lowest rows), removed rows included."""
+    from qa.stores import segment as segment_module
+    from qa.stores.segment import Segment
+
+    data = json.loads((SHARED_DATA / "cmrc2018" / "dev.json").read_text(encoding="utf-8"))["data"]
+    paragraphs = [p for article in data for p in article["paragraphs"]][:60]
+    terms = [lexical_terms(p["context"]) for p in paragraphs] * 4
+    segment = Segment.write(tmp_path / "segment", np.arange(len(terms)), np.eye(len(terms), 8, dtype=np.float32), terms)
+    questions = [lexical_terms(qa["question"]) for p in paragraphs for qa in p["qas"]][:120]
+    skip = np.arange(0, len(terms), 5)
+    for question in questions:
+        for k in (1, 3, 10):
+            for skipped in (None, skip):
+                monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 10**9)
+                every = segment.top(question, k, None, skipped)
+                monkeypatch.setattr(segment_module, "MAXSCORE_ABOVE", 0)
+                skipping = segment.top(question, k, None, skipped)
+                assert np.array_equal(np.sort(every[0]), np.sort(skipping[0]))
+                assert sorted(every[1]) == sorted(skipping[1])

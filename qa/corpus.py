@@ -171,9 +171,9 @@ def make_article(path: str, title: str, body: str, source: str = "", date: str =
     meta_source, meta_date, paragraphs = _take_metadata_lines(paragraphs)
     # A wire dateline opening the lead ("新华社北京10月24日电（记者 李明）记者24日从…") gives the source,
     # place, day and reporters, and stays in the text: its day is often the only one the story names.
-    dateline = parse_dateline(byline or paragraphs[0]) if byline or paragraphs else None
     if not paragraphs:
         return None
+    dateline = parse_dateline(byline or paragraphs[0])
     text = "\n".join(([byline] if byline else []) + repair_paragraphs(paragraphs))
     raw = (date or found_date or meta_date or (dateline.date if dateline else "") or _first_date(text)).strip()
     published, inferred = publication_date(raw, path, text)

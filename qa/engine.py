@@ -162,12 +162,11 @@ class Engine:
         """The byline of the best hit's story, quoted from its first line ("中国新报讯（罗志雄）") or
         from the dateline opening its lead ("新华社北京10月24日电（记者 李明）"); an abstention when
         the story credits no one."""
-        lead = record_key(article_num_of(hits[0].position), 0) if hits else None
-        hit = next((h for h in hits if h.position == lead), None)  # `with_lead` put it there
-        if hit is None:
+        if not hits:
             return abstain(question, hits)
-        num = article_num_of(lead)
-        sentences = self.store.sentences_of([num]).get(num, [])
+        num = article_num_of(hits[0].position)
+        hit = next((h for h in hits if h.position == record_key(num, 0)), None)  # `with_lead` put it there
+        sentences = self.store.sentences_of([num]).get(num, []) if hit else []
         length = byline_length(sentences[0].sentence.text) if sentences else 0
         if not length:
             return abstain(question, hits)

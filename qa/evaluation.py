@@ -20,12 +20,13 @@ from pathlib import Path
 
 from .answer import Answer, strip_markers
 from .build import build, index_is_current
-from .corpus import Article, article_id
+from .corpus import Article, article_id, make_article, with_corpus_years
 from .config import DEFAULT_MODEL, Settings
 from .embedding import make_embedder
 from .engine import Engine
 from .errors import DatasetError
 from .index import build_index
+from .news_qa import NEWS_SAMPLE, is_label_record, load_news, load_records, text_sha1
 from .stores import Location
 from .question_time import parse_as_of
 from .retrieval import Hit, first
@@ -123,6 +124,40 @@ def load_question_jsonl(path: Path) -> Dataset:
     return Dataset(Path(path).stem, questions, [], "title", skipped)
 
 
+NEWS_QA_AS_OF = "2023-09-01"  # the labeled news questions are asked as of this day
+NEWS_QA_FACETS = ("kind", "near_miss")
+
+
+def load_news_qa(path: Path, news_path: Path = NEWS_SAMPLE) -> Dataset:
+    """The labeled news questions (data/news_qa/): the questions of `path` against every article
+    that the label files beside it name (train and dev), as read from the news sample, as of
+    2023-09-01; metrics also per `kind` and per `near_miss`."""
+    path = Path(path)
+    if not Path(news_path).is_file():
+        raise DatasetError(f"{path}: its articles are lines of the news sample, not found at {news_path} "
+                           "(the data folder ../shared/data/ beside the project)")
+    news = load_news(news_path)
+    labeled = sorted({r["article"] for sibling in sorted(path.parent.glob("*.jsonl"))
+                      for r in load_records(sibling) if is_label_record(r)})
+    ids, articles = {}, []
+    for line in labeled:
+        row = news[line]
+        article = make_article("news_qa", "", row["text"], date=row.get("date") or "", ordinal=line + 1)
+        if article:
+            ids[line] = article.id
+            articles.append(article)
+    questions = []
+    for record in load_records(path):
+        if text_sha1(news[record["article"]]["text"]) != record["text_sha1"]:
+            raise DatasetError(f"{path}: {record['id']} was written for another text of line {record['article']} "
+                               "(text_sha1 differs): the news sample has changed")
+        groups = (("kind", record["kind"]), ("near_miss", record["near_miss"] or "answerable"))
+        questions.append(EvalQuestion(record["id"], record["question"], tuple(record["answers"]),
+                                      ids[record["article"]] if record["answers"] else None,
+                                      tuple(record["history"]), as_of=NEWS_QA_AS_OF, groups=groups))
+    return Dataset(path.stem, questions, with_corpus_years(articles), "article_id")
+
+
 CHRONOQA_FACETS = ("temporal_expression_type", "temporal_granularity")
 
 
@@ -169,10 +204,23 @@ def load_dataset(path: Path, limit: int | None = None) -> Dataset:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return load_chronoqa(path, limit)
-    data = load_question_jsonl(path) if suffix == ".jsonl" else load_squad(path)
+    if suffix == ".jsonl" and is_label_file(path):
+        data = load_news_qa(path)
+    else:
+        data = load_question_jsonl(path) if suffix == ".jsonl" else load_squad(path)
     if limit:
         data.questions = data.questions[:limit]
     return data
+
+
+def is_label_file(path: Path) -> bool:
+    """Whether a .jsonl file holds labeled news questions (its first record names an article)."""
+    try:
+        with Path(path).open(encoding="utf-8") as lines:
+            first = next((line for line in lines if line.strip()), "")
+        return is_label_record(json.loads(first)) if first else False
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 def index_cache_key(dataset: Dataset, model: str, chunk_size: int, chunk_overlap: int) -> str:

@@ -1,0 +1,79 @@
+"""The labeled news questions (data/news_qa/): what the set promises, checked on the set itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.news_qa import (MIN_DEV_ARTICLE_SHARE, MIN_DEV_QUESTIONS, NEWS_SAMPLE, TOPICS, load_news, load_records,
+                        promise_breaches, record_problems, summarise)
+
+from .conftest import ROOT
+
+LABELS = ROOT / "data" / "news_qa"
+
+
+@pytest.fixture(scope="module")
+def news() -> list[dict]:
+    if not NEWS_SAMPLE.is_file():
+        pytest.skip(f"the news sample the labels point into is not at {NEWS_SAMPLE} "
+                    "(the shared data folder ../shared/data/ beside the project)")
+    return load_news(NEWS_SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, list[dict]]:
+    return {name: load_records(LABELS / f"{name}.jsonl") for name in ("train", "dev")}
+
+
+def test_every_record_is_sound_and_the_set_keeps_its_promises(news, splits, capsys):
+    records = splits["train"] + splits["dev"]
+    summary = summarise(records, news)
+    with capsys.disabled():
+        print("\nnews_qa train + dev:\n  " + "\n  ".join(summary.lines()))
+    assert summary.problems == []
+    assert promise_breaches(summary) == []
+
+
+def test_dev_is_split_by_article_with_the_same_mix(news, splits):
+    train, dev = (summarise(splits[name], news) for name in ("train", "dev"))
+    train_articles = {r["article"] for r in splits["train"]}
+    dev_articles = {r["article"] for r in splits["dev"]}
+    assert not train_articles & dev_articles
+    assert len(dev_articles) / len(train_articles | dev_articles) >= MIN_DEV_ARTICLE_SHARE
+    assert dev.questions >= MIN_DEV_QUESTIONS
+    for part in (train, dev):
+        assert set(part.by_topic) == set(TOPICS)
+    assert abs(train.share(train.unanswerable) - dev.share(dev.unanswerable)) < 0.05
+    assert abs(train.share(train.followups) - dev.share(dev.followups)) < 0.05
+
+
+def test_the_check_names_what_is_wrong_with_a_record(news, splits):
+    sound = next(r for r in splits["dev"] if r["answers"])
+    assert record_problems(sound, news) == []
+    invented = sound | {"answers": ["这句话不在文章里"]}
+    assert any("not in the article word for word" in p for p in record_problems(invented, news))
+    half = sound | {"near_miss": "other_period"}
+    assert any("empty exactly when near_miss" in p for p in record_problems(half, news))
+    moved = sound | {"text_sha1": "00000000"}
+    assert any("does not match the sample" in p for p in record_problems(moved, news))
+    stray = sound | {"history": ["前一个问题？"]}
+    assert any("follow-up" in p for p in record_problems(stray, news))
+
+
+def test_qa_eval_reads_the_dev_set_against_every_labeled_article(news, splits):
+    from qa.evaluation import NEWS_QA_AS_OF, load_dataset
+
+    data = load_dataset(LABELS / "dev.jsonl")
+    labeled = {r["article"] for rs in splits.values() for r in rs}
+    assert len(data.articles) == len(labeled)
+    assert len(data.questions) == len(splits["dev"])
+    assert all(q.as_of == NEWS_QA_AS_OF for q in data.questions)
+    by_id = {a.id: a for a in data.articles}
+    for question, record in zip(data.questions, splits["dev"]):
+        assert (question.gold is None) == (not record["answers"])
+        if question.gold:
+            assert any(answer in by_id[question.gold].text for answer in record["answers"])
+        assert dict(question.groups)["kind"] == record["kind"]
+        assert list(question.history) == record["history"]

@@ -39,6 +39,7 @@ from qa.engine import Engine  # noqa: E402
 from qa.evaluation import load_squad  # noqa: E402
 from qa.index import EMBED_BATCH, build_index  # noqa: E402
 
+BF16_QUESTIONS = 20  # bf16 is measured on fewer questions: without AMX it is many times slower
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "dev.json"
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
 
@@ -103,16 +104,20 @@ def bench_build(articles: list[Article], workdir: Path, repeat: int) -> dict:
 
 
 def bench_queries(index_dir: Path, questions: list[str], repeat: int) -> dict:
-    engine = Engine.open(Settings(index_dir=index_dir))
+    """Retrieval, and retrieval + answer with and without the reader, against the query embedding."""
+    engine = Engine.open(Settings(index_dir=index_dir, reader="off"))
     embedder = engine.retriever.embedder
+    with_reader = Engine.open(Settings(index_dir=index_dir), embedder=embedder)
+    reader = with_reader.reader.wait() if with_reader.reader else None
     for q in questions:  # warm up: model, jieba, caches of the libraries
         engine.ask(q)
+        with_reader.ask(q)
 
-    def timings(action) -> list[float]:
+    def timings(action, asked: list[str] = questions) -> list[float]:
         runs = []
         for _ in range(repeat):
             per_question = []
-            for q in questions:
+            for q in asked:
                 engine.retriever.forget()
                 started = time.perf_counter()
                 action(q)
@@ -120,16 +125,30 @@ def bench_queries(index_dir: Path, questions: list[str], repeat: int) -> dict:
             runs.append(per_question)
         return [statistics.median(values) for values in zip(*runs)]
 
-    embed = timings(lambda q: embedder.encode_queries([q]))
-    search = timings(lambda q: engine.search(q))
-    ask = timings(lambda q: engine.ask(q))
-    out = {"questions": len(questions)}
-    for name, values in (("embed", embed), ("retrieve", search), ("retrieve_answer", ask)):
+    measured = {"embed": timings(lambda q: embedder.encode_queries([q])),
+                "retrieve": timings(lambda q: engine.search(q)),
+                "retrieve_answer": timings(lambda q: engine.ask(q))}
+    if reader is not None:
+        measured["retrieve_read"] = timings(lambda q: with_reader.ask(q))
+        reader.bf16 = True  # bf16 autocast: fast where the CPU has AMX or AVX-512 BF16, slow elsewhere
+        measured["retrieve_read_bf16"] = timings(lambda q: with_reader.ask(q), questions[:BF16_QUESTIONS])
+        reader.bf16 = False
+    out = {"questions": len(questions), "bf16_questions": BF16_QUESTIONS, "cpu_bf16": cpu_has_bf16()}
+    for name, values in measured.items():
         out[f"{name}_p50_ms"] = 1000 * percentile(values, 0.5)
         out[f"{name}_p95_ms"] = 1000 * percentile(values, 0.95)
     out["retrieve_vs_embed_p50"] = out["retrieve_p50_ms"] / out["embed_p50_ms"]
     out["answer_vs_embed_p50"] = out["retrieve_answer_p50_ms"] / out["embed_p50_ms"]
     return out
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bfloat16 natively (AMX or AVX-512 BF16), where autocast pays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _free_port() -> int:
@@ -268,6 +287,15 @@ def table(results: dict) -> str:
          f"{q['retrieve_vs_embed_p50']:.2f}× (goal ≤ 1.2)"),
         ("retrieval + answer p50 / p95", f"{q['retrieve_answer_p50_ms']:.1f} / {q['retrieve_answer_p95_ms']:.1f} ms",
          "query embedding", f"{q['answer_vs_embed_p50']:.2f}×"),
+        *((("retrieval + reader (top hits, fp32) p50 / p95",
+            f"{q['retrieve_read_p50_ms']:.1f} / {q['retrieve_read_p95_ms']:.1f} ms",
+            f"retrieval + sentence scorer {q['retrieve_answer_p50_ms']:.1f} ms",
+            f"{q['retrieve_read_p50_ms'] / q['retrieve_answer_p50_ms']:.2f}× (goal ≤ 120 ms)"),
+           ("retrieval + reader, bf16 autocast p50 / p95",
+            f"{q['retrieve_read_bf16_p50_ms']:.1f} / {q['retrieve_read_bf16_p95_ms']:.1f} ms "
+            f"({q['bf16_questions']} questions)", "fp32 " + f"{q['retrieve_read_p50_ms']:.1f} ms",
+            ("CPU has bf16" if q["cpu_bf16"] else "no AMX/AVX-512 BF16 here") + " (goal ≤ 70 ms with bf16)"))
+          if "retrieve_read_p50_ms" in q else ()),
         ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s", "", "goal ≤ 5 s"),
         *((f"{n} user{'s' if n > 1 else ''} at once: /ask p50 / p95",
            f"{c[f'users_{n}_p50_ms']:.0f} / {c[f'users_{n}_p95_ms']:.0f} ms",

@@ -46,6 +46,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     nearest: list[dict] = field(default_factory=list)  # when abstaining: the closest articles
     notice: str = ""  # e.g. why the LLM answer fell back to the extractive one
+    short: str = ""  # the reader's answer span ("武汉"), when the reader answered
 
     def to_json(self) -> dict:
         """The JSON object `qa ask --json` prints and the web API returns."""
@@ -55,6 +56,8 @@ class Answer:
             out["nearest"] = self.nearest
         if self.notice:
             out["notice"] = self.notice
+        if self.short:
+            out["short_answer"] = self.short
         return out
 
 

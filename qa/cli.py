@@ -90,6 +90,15 @@ def _as_of(ctx, param, value):
         raise click.BadParameter(str(error), param_hint="--as-of") from None
 
 
+reader_option = click.option(
+    "--no-reader", "no_reader", is_flag=True,
+    help="Answer without the trained reader: the sentence scorer quotes the answer (QA_READER=off).")
+
+
+def _reader(no_reader: bool) -> str | None:
+    return "off" if no_reader else None
+
+
 as_of_option = click.option("--as-of", "as_of", callback=_as_of, metavar="YYYY-MM-DD",
                             help="Read time in questions (今年, 上周, 最新) as of this date. [default: today]")
 
@@ -124,16 +133,20 @@ def format_answer(answer) -> str:
               help="Retrieval: BM25, dense (FAISS) or both fused. [default: hybrid]")
 @click.option("--k", "top_k", type=click.IntRange(1, 50), envvar="QA_TOP_K", help="Passages to retrieve. [default: 5]")
 @as_of_option
+@reader_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and citations as JSON.")
 @reports_errors
-def ask(question, index_dir, store, collection, model, mode, top_k, as_of, as_json) -> None:
+def ask(question, index_dir, store, collection, model, mode, top_k, as_of, no_reader, as_json) -> None:
     """Answer one QUESTION from the index, with cited sources."""
     from .engine import Engine, check_question
 
     check_question(question)  # before loading anything
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, model=model, mode=mode,
-                             top_k=top_k)
-    answer = Engine.open(settings).ask(question, as_of=as_of)
+                             top_k=top_k, reader=_reader(no_reader))
+    engine = Engine.open(settings)
+    if engine.reader:
+        engine.reader.wait()  # one question: worth waiting the few seconds the reader takes to load
+    answer = engine.ask(question, as_of=as_of)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -149,7 +162,7 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def _open_live(corpus, index_dir, store, collection, model, build_first: bool):
+def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
     import os
 
@@ -160,7 +173,7 @@ def _open_live(corpus, index_dir, store, collection, model, build_first: bool):
 
     # One thread per numeric library: concurrent requests must not fight over the cores.
     settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
-                             threads=int(os.environ.get("QA_THREADS", "1")))
+                             threads=int(os.environ.get("QA_THREADS", "1")), reader=_reader(no_reader))
     if not corpus and "QA_CORPUS" not in os.environ:  # a collection keeps the articles it was built from
         built = location_for(settings).manifest()
         if built is not None and built.corpus:
@@ -203,15 +216,16 @@ def _warn_if_open(host: str, api_key: str | None) -> None:
 @with_server_options
 @click.option("--auth", help="Require a login for the page, as USER:PASSWORD (needed to add or delete "
                              "articles when --host is not 127.0.0.1).")
+@reader_option
 @reports_errors
-def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth) -> None:
+def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth, no_reader) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
     from .app import is_loopback, serve
     from .knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
-    live = _open_live(corpus, index_dir, store, collection, model, build_first=True)
+    live = _open_live(corpus, index_dir, store, collection, model, build_first=True, no_reader=no_reader)
     editable = is_loopback(host) or credentials is not None
     knowledge_base = KnowledgeBase(live, editable, refusal=(
         "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
@@ -228,12 +242,13 @@ def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth)
 @index_option
 @model_option
 @with_server_options
+@reader_option
 @reports_errors
-def serve_api(index_dir, store, collection, model, host, port, api_key) -> None:
+def serve_api(index_dir, store, collection, model, host, port, api_key, no_reader) -> None:
     """Serve only the OpenAI-compatible API (/v1) over an existing index, following its rebuilds."""
     from .app import serve
 
-    live = _open_live((), index_dir, store, collection, model, build_first=False)
+    live = _open_live((), index_dir, store, collection, model, build_first=False, no_reader=no_reader)
     _warn_if_open(host, api_key)
     click.echo(f"新闻问答 API on http://{host}:{port}/v1 — {live.current().store.manifest.chunks} passages "
                "(Ctrl+C to stop)", err=True)
@@ -266,9 +281,12 @@ def _ks(value: str) -> list[int]:
               help="Answer scorer file (models/scorer*.json), e.g. one trained without this dataset.")
 @as_of_option
 @click.option("--no-time", is_flag=True, help="Ignore time in the questions (the pipeline without time handling).")
+@reader_option
+@click.option("--reader", "reader_path", type=click.Path(path_type=Path),
+              help="The reader's weights to answer with (e.g. one trained without this dataset).")
 @reports_errors
 def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer, as_of,
-             no_time) -> None:
+             no_time, no_reader, reader_path) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD), ChronoQA .csv
     (each question as of its question_date) or questions .jsonl."""
     import os
@@ -286,7 +304,7 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     if data.skipped:
         click.echo(f"qa: warning: {len(data.skipped)} questions skipped", err=True)
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, corpus=corpus, model=model,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, reader=_reader(no_reader) or (str(reader_path) if reader_path else None))
     engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
     if scorer:
         engine.scorer = load_scorer(scorer)

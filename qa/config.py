@@ -39,6 +39,7 @@ class Settings:
     threads: int = 0  # 0: let each numeric library decide
     store: str = ""  # "": the local folder; PATH.db: Milvus Lite; http(s)://host:19530: a Milvus server
     collection: str = "default"
+    reader: str = ""  # the reader's weights: "" the shipped file (qa/models/reader.pt), "off" none, else a path
 
     @classmethod
     def load(cls, **flags: object) -> "Settings":
@@ -54,6 +55,7 @@ class Settings:
             threads=int(_env("THREADS", "0")),
             store=_env("STORE", ""),
             collection=_env("COLLECTION", "default"),
+            reader=_env("READER", ""),
         )
         base = replace(base, model=canonical_model(base.model))
         given = {k: v for k, v in flags.items() if v is not None and v != ()}

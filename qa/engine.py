@@ -15,7 +15,9 @@ from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
 from .followup import focus_terms, resolve_followup
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
-from .question_time import AskedTime, asked_time, published_day, time_match
+from .reader import BackgroundReader, Reader, reader_for
+from .span_answer import best_spans, read_answer
+from .question_time import AskedTime, asked_time, published_day, time_match, without_years
 from .retrieval import CANDIDATES, Hit, Retriever, first
 from .scoring import Candidate, Scorer, features, folded, load_scorer
 from .stores import Location, Store, location_for
@@ -68,16 +70,20 @@ class Engine:
     scorer: Scorer
     llm: LLMConfig | None = None
     time_aware: bool = True  # False: the pipeline without time handling (for `qa eval --no-time`)
+    reader: BackgroundReader | None = None  # None: the answer step without the reader (`--no-reader`)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None,
-             location: Location | None = None, reuse: Store | None = None) -> "Engine":
-        """Open the store the settings name (checking the model, when one was asked for) and the
-        answer scorer (the shipped one unless given); `reuse` lends what an earlier store loaded."""
+             location: Location | None = None, reuse: Store | None = None,
+             reader: BackgroundReader | None = None) -> "Engine":
+        """Open the store the settings name (checking the model, when one was asked for), the
+        answer scorer (the shipped one unless given) and the reader (loading in the background,
+        unless given or turned off); `reuse` lends what an earlier store loaded."""
         limit_threads(settings.threads)
         store = (location or location_for(settings)).open(model=settings.model, reuse=reuse)
         embedder = embedder or make_embedder(store.manifest.model)
-        return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), LLMConfig.from_env())
+        return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), LLMConfig.from_env(),
+                   reader=reader or reader_for(settings))
 
     def asked(self, query: str, as_of: date | None = None) -> AskedTime:
         """The periods the query asks about, as of `as_of` (today when not given)."""
@@ -138,10 +144,12 @@ class Engine:
         return sorted(scored, key=lambda c: (-c.score, c.row)), answerable, weights
 
     def extractive(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer:
-        """The offline answer: quoted sentences of the hits, or an abstention. An elliptic follow-up
-        ("那武汉呢？") is answered only by sentences that name what it asks about, and only when
-        those sentences answer it. A question about a period is answered from passages of that
-        period only (or of the newest report, for "最新…")."""
+        """The offline answer: the sentence that holds the reader's span (led by the span when the
+        reader is sure), or without the reader the sentences the scorer ranks best; or an abstention,
+        when the sentence scorer finds the hits off the question's subject or the reader finds no
+        span that beats "no answer". An elliptic follow-up ("那武汉呢？") is answered only when
+        sentences that name what it asks about answer it. A question about a period is answered from
+        passages of that period only (or of the newest report, for "最新…")."""
         hits = self.with_lead(self.quotable(query, hits, as_of))
         if asks_who_reported(query):
             return self.who_reported(question, hits)
@@ -149,10 +157,20 @@ class Engine:
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
             answerable = 0.0  # the sentences that name it do not answer the rewritten question
+        # The reader gives one span: a question about two periods ("2022年和2024年…") is answered by the
+        # scorer's sentences, one per report.
+        asked = self.asked(query, as_of)
+        reader = self.reader.get() if self.reader and len(asked.periods) < 2 else None
         if not ranked or answerable < self.scorer.abstain_below:
-            answer = abstain(question, hits)
+            answer = abstain(question, hits)  # off the articles' subject: the sentence scorer refuses first
+        elif reader is not None:
+            # Reports published in the asked year say "今年": the year was matched by their dates already.
+            published_in = asked.periods and all(time_match(asked, h.chunk.date, h.chunk.text) == 2 for h in hits)
+            read = without_years(query) if published_in else query
+            answer = read_answer(question, best_spans(reader, read, hits), hits, self.reader.thresholds)
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
+        if not answer.abstained:
             answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
             answer.notice = newest_of(answer)
         answer.question = question

@@ -12,7 +12,10 @@ import csv
 import hashlib
 import json
 import math
+import re
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -264,11 +267,38 @@ def summarise(rows: list[dict], ks: list[int], seconds: float) -> dict:
     # Asked again without its gold passage: it should abstain (or answer from another passage that
     # also holds a gold answer).
     metrics["gold_removed_abstain"] = _mean([1.0 if r["gold_removed_abstain"] else 0.0 for r in answerable])
+    if any(r.get("short") for r in rows):  # the reader's short answers, SQuAD-style (abstaining scores 0)
+        metrics["short_em"] = _mean([max((exact_match(r["short"], a) for a in r["answers"]), default=0.0)
+                                     for r in with_answers])
+        metrics["short_f1"] = _mean([max((char_f1(r["short"], a) for a in r["answers"]), default=0.0)
+                                     for r in with_answers])
     if unanswerable:
         metrics["abstain_rate"] = _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable])
     metrics["n"] = len(rows)
     metrics["seconds"] = round(seconds, 1)
     return metrics
+
+
+_NOT_COUNTED = re.compile(r"[\s\u3000，。、；：？！,.;:?!“”‘’\"'（）()《》【】\[\]-]")
+
+
+def _for_matching(text: str) -> str:
+    return _NOT_COUNTED.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 when the two are equal once spaces, punctuation and width are set aside (CMRC's EM)."""
+    return float(bool(prediction) and _for_matching(prediction) == _for_matching(gold))
+
+
+def char_f1(prediction: str, gold: str) -> float:
+    """F1 over characters shared (as bags), spaces and punctuation set aside: the usual Chinese span F1."""
+    p, g = Counter(_for_matching(prediction)), Counter(_for_matching(gold))
+    common = sum((p & g).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(p.values()), common / sum(g.values())
+    return 2 * precision * recall / (precision + recall)
 
 
 def _gold_key(dataset: Dataset, hit) -> str:
@@ -314,6 +344,7 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
                "rank": first_rank(question.golds, ranked) if question.gold else None,
                "answer_rank": answer_rank, "answer": answer.text, "abstained": answer.abstained,
                "answer_hit": any(a in shown for a in question.answers), "chars": len(strip_markers(answer.text)),
+               "short": answer.short if not answer.abstained else "",
                "gold_removed_abstain": removed is not None and (
                    removed.abstained or any(a in shown_answer(removed) for a in question.answers))}
         rows.append(row)
@@ -364,4 +395,6 @@ def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpu
             build(settings)
     engine = Engine.open(settings, scorer=scorer)
     engine.llm = None  # the evaluation measures the offline pipeline
+    if engine.reader:
+        engine.reader.wait()  # every question is answered by the reader, not only those after it loads
     return engine

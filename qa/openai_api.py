@@ -115,7 +115,9 @@ def openai_router(collections: LiveCollections, api_key: str | None = None):
     def models(request: Request):
         if (denied := refused(request)) is not None:
             return denied
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": OWNER}]}
+        reader = collections.first.current().reader
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": OWNER,
+                                            "reader": reader.status if reader else "off"}]}
 
     @router.post("/chat/completions")
     def chat_completions(request: Request, body: dict):

@@ -117,6 +117,15 @@ def asked_time(question: str, as_of: date) -> AskedTime:
     return AskedTime(tuple(periods), bool(_LATEST.search(question)))
 
 
+_YEAR_WORDS = re.compile(r"(?:19|20)\d{2}\s*年(?:度)?|今年|去年|前年|明年")
+
+
+def without_years(question: str) -> str:
+    """The question without the years it names ("2022年前三季度…" → "前三季度…"): for a reader of
+    reports already chosen as published in that year, whose text says "今年"."""
+    return _YEAR_WORDS.sub("", question).strip() or question
+
+
 def passage_dates(published: str, text: str) -> list[tuple[date, date]]:
     """The spans of days a passage is of: its article's publication day first, then the dates it
     names — written out ("2020年4月2日") or relative to the publication day ("今年", "上月", "昨天")."""

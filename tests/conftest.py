@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -102,6 +103,8 @@ def engine(seed_index_dir, e5):
 
     built = Engine.open(Settings(index_dir=seed_index_dir), embedder=e5)
     built.llm = None
+    if built.reader:
+        built.reader.wait()  # answers do not change half-way through the tests
     return built
 
 
@@ -135,6 +138,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_reader(url: str, deadline: float) -> None:
+    """Until the server's reader has loaded (or failed, or is off): answers must not change under a test."""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "v1/models", timeout=2) as response:
+                status = json.loads(response.read())["data"][0].get("reader", "off")
+        except (OSError, ValueError, KeyError, IndexError):
+            return  # a guarded API (--api-key) or none at all: nothing to wait on
+        if status != "loading":
+            return
+        time.sleep(0.2)
+
+
 @contextmanager
 def served_chat(log_dir: Path, *args: str, command: str = "chat", seconds: float = 240, env: dict | None = None):
     """`qa chat` (or `qa serve`) started for real on a free port; yields its URL once it answers,
@@ -160,6 +176,7 @@ def served_chat(log_dir: Path, *args: str, command: str = "chat", seconds: float
                         break
             except OSError:
                 time.sleep(0.5)
+        _wait_for_reader(url, deadline)
         yield url
     finally:
         process.terminate()

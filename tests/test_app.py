@@ -53,8 +53,8 @@ def test_auth_requires_the_login_and_the_api_its_key(seed_index_dir, tmp_path):
                      "--auth", "editor:secret", "--api-key", "sk-test-key") as url:
         with pytest.raises(AuthenticationError):
             Client(url, verbose=False)
-        answer = Client(url, auth=("editor", "secret"), verbose=False).predict("谁主持了大会开幕式？", api_name="/ask")
-        assert "程用文" in answer["answer"]
+        answer = Client(url, auth=("editor", "secret"), verbose=False).predict("华为公司轮值董事长是谁？", api_name="/ask")
+        assert "胡厚崑" in answer["answer"]
         with pytest.raises(openai.AuthenticationError, match="invalid or missing API key"):
             openai.OpenAI(base_url=f"{url}v1", api_key="wrong", max_retries=0).models.list()
         keyed = openai.OpenAI(base_url=f"{url}v1", api_key="sk-test-key", max_retries=0)
@@ -81,8 +81,8 @@ def test_api_ask_takes_the_conversation_for_follow_ups(client):
     assert "5.7%" in first["answer"]
     follow_up = client.predict("那武汉呢？", ["湖北前三季度经济增长多少？"], api_name="/ask")
     assert follow_up["abstained"]  # the articles give no figure for Wuhan
-    resolved = client.predict("他现在担任什么职务？", ["盛阅春在大会上介绍了什么？"], api_name="/ask")
-    assert "市长" in resolved["answer"]
+    resolved = client.predict("他是哪个城市的市长？", ["盛阅春在大会上介绍了什么？"], api_name="/ask")
+    assert "武汉" in resolved["answer"] and "盛阅春" in resolved["answer"]
 
 
 def test_api_ask_reads_time_as_of_a_date(client):
@@ -123,10 +123,10 @@ def test_openai_client_streams_and_follows_the_conversation(chat_url):
         {"role": "system", "content": "你是新闻助手"},
         {"role": "user", "content": "盛阅春在大会上介绍了什么？"},
         {"role": "assistant", "content": "盛阅春介绍武汉市相关情况。[1]"},
-        {"role": "user", "content": "他现在担任什么职务？"}])
+        {"role": "user", "content": "他是哪个城市的市长？"}])
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert len(chunks) > 3 and "市长" in text  # "他" is 盛阅春, from the earlier user turn
+    assert len(chunks) > 3 and "盛阅春" in text and "武汉" in text  # "他" is 盛阅春, from the earlier user turn
     assert chunks[-1].choices[0].finish_reason == "stop" and chunks[-1].citations[0]["quote"] in text
     with pytest.raises(openai.BadRequestError, match="the question is empty"):
         client.chat.completions.create(model="xinwen-qa", messages=[{"role": "user", "content": "  "}])
@@ -238,7 +238,7 @@ def test_browser_question_shows_cited_answer_and_sources(page):
 def test_browser_follow_up_and_clear(page):
     _ask(page, "盛阅春在大会上介绍了什么？")
     page.locator("#sources .source").first.wait_for()
-    page.locator("#question textarea").fill("他现在担任什么职务？")
+    page.locator("#question textarea").fill("他是哪个城市的市长？")
     page.locator("#send").click()
     page.wait_for_function("document.querySelector('#chat').innerText.includes('市长')", timeout=60_000)
     page.locator("#clear").click()
@@ -272,5 +272,5 @@ def test_browser_shows_html_in_the_article_list_as_text(page):
 def test_browser_empty_question_shows_a_message_and_the_chat_goes_on(page):
     page.locator("#send").click()
     page.get_by_text("the question is empty").first.wait_for(timeout=20_000)
-    _ask(page, "谁主持了大会开幕式？")
-    assert "程用文" in page.locator("#chat").inner_text()
+    _ask(page, "华为公司轮值董事长是谁？")
+    assert "胡厚崑" in page.locator("#chat").inner_text()

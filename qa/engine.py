@@ -15,7 +15,7 @@ from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
 from .followup import focus_terms, resolve_followup
 from .llm import LLMConfig, LLMError, build_messages, stream_chat
-from .reader import BackgroundReader, Reader, reader_for
+from .reader import BackgroundReader, reader_for
 from .span_answer import best_spans, read_answer
 from .question_time import AskedTime, asked_time, published_day, time_match, without_years
 from .retrieval import CANDIDATES, Hit, Retriever, first

@@ -106,14 +106,12 @@ def build_model(e5: E5File, weights: dict | None = None):
             start, end = self.span(hidden).unbind(-1)
             return start, end
 
-    stub = {"encoder.embeddings.word_embeddings.weight": torch.zeros(1, c.hidden)}  # rows come from the file
-    if weights is not None:
-        model = SpanModel()
-        model.load_state_dict(weights | stub, strict=True)
-        return model
     model = SpanModel()
-    bundled = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
-    model.load_state_dict(bundled | stub, strict=False)
+    stub = {"encoder.embeddings.word_embeddings.weight": torch.zeros(1, c.hidden)}  # rows come from the file
+    fine_tuned = weights is not None
+    if not fine_tuned:  # the bundled layers; the span head keeps its fresh initialisation
+        weights = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
+    model.load_state_dict(weights | stub, strict=fine_tuned)
     return model
 
 
@@ -182,12 +180,6 @@ class Reader:
         start = start.float().masked_fill(~allowed, -1e4).numpy()
         end = end.float().masked_fill(~allowed, -1e4).numpy()
         return [best_span(start[i], end[i], w, p, i) for i, (w, p) in enumerate(zip(windows, passages))]
-
-
-def trainable_names(model) -> list[str]:
-    """The parameters that are learned and shipped: every layer, the embeddings' positions and
-    LayerNorm, the span head (the word embeddings stay the bundled ones)."""
-    return [name for name, _ in model.named_parameters() if "word_embeddings" not in name]
 
 
 def save_weights(model, path: Path) -> None:

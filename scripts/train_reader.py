@@ -33,7 +33,7 @@ from qa.corpus import Article  # noqa: E402
 from qa.e5_file import E5File  # noqa: E402
 from qa.followup import resolve_followup  # noqa: E402
 from qa.news_qa import load_news, load_records  # noqa: E402
-from qa.reader import MAX_LENGTH, WindowEncoder, batch_inputs, best_span, build_model, save_weights  # noqa: E402
+from qa.reader import MAX_LENGTH, WindowEncoder, batch_inputs, build_model, save_weights  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
@@ -226,7 +226,7 @@ def train(args: argparse.Namespace) -> None:
         print(f"resumed at step {step} of {len(plan)}", flush=True)
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
-    saved_at = started = time.time()
+    saved_at = time.time()
     running = 0.0
     while step < len(plan):
         batch = [items[i] for i in plan[step]]

@@ -33,7 +33,8 @@ from qa.followup import focus_terms  # noqa: E402
 from qa.evaluation import CHUNK_DEPTH, load_dataset, open_engine  # noqa: E402
 from qa.question_time import parse_as_of  # noqa: E402
 from qa.retrieval import first  # noqa: E402
-from qa.span_answer import best_spans  # noqa: E402
+from qa.answer import choose_sentences, compose, strip_markers  # noqa: E402
+from qa.span_answer import best_spans, sentence_quote  # noqa: E402
 from train_reader import auroc  # noqa: E402
 
 HAYSTACK_CALIBRATION = 0.1
@@ -54,11 +55,20 @@ def read_questions(dataset, engine) -> list[dict]:
         spans = best_spans(reader, query, hits)
         best = spans[0] if spans else None
         focus = focus_terms(question.question) if query != question.question else []
-        ranked, answerable, _ = engine.rank(query, hits, focus)
+        ranked, answerable, weights = engine.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
             answerable = 0.0
+        scorer_quote = strip_markers(compose(question.question, choose_sentences(
+            ranked, engine.scorer.keep_ratio, weights)).text) if ranked else ""
         rows.append({
             "id": question.id, "answerable": question.gold is not None,
+            "kind": dict(question.groups).get("kind", ""),
+            "scorer_hit": any(a in scorer_quote for a in question.answers), "scorer_chars": len(scorer_quote),
+            "spans": [{"passage": s.passage, "margin": round(s.margin, 3), "text": s.text,
+                       "holds": any(a in hits[s.passage].chunk.text for a in question.answers),
+                       "hit": any(a in s.text or (s.text and s.text in a and len(s.text) * 2 >= len(a))
+                                  for a in question.answers),
+                       "quote": sentence_quote(hits[s.passage], s).text} for s in spans],
             "scorer_refuses": not ranked or answerable < engine.scorer.abstain_below,
             "margin": best.margin if best else -99.0,
             "haystack": 1 - math.prod(1 - 1 / (1 + math.exp(-HAYSTACK_CALIBRATION * s.score)) for s in spans),

@@ -7,6 +7,8 @@ chunks of their article that share most with the question), or another chunk of 
 
     python scripts/train_reader.py --sets drcd,xquad,chronoqa,news --out runs/no-cmrc
     python scripts/train_reader.py --out runs/no-cmrc          # resumes from runs/no-cmrc/checkpoint.pt
+    python scripts/train_reader.py --sets cmrc,drcd,xquad,chronoqa:1600,news*2 --epochs 1 \
+        --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/shipped   # second stage
     python scripts/train_reader.py --evaluate runs/no-cmrc/reader.pt --sets cmrc
 
 Fixed seed, progress to stdout, a checkpoint every --checkpoint-minutes (model, optimiser,
@@ -191,8 +193,8 @@ def train(args: argparse.Namespace) -> None:
     state_path, config_path = out / "checkpoint.pt", out / "config.json"
     if config_path.exists():  # resuming: the run's own settings win
         saved = json.loads(config_path.read_text())
-        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit"):
-            setattr(args, key, saved[key])
+        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init"):
+            setattr(args, key, saved.get(key, getattr(args, key)))
     else:
         config_path.write_text(json.dumps(vars(args), indent=1, default=str))
     e5 = E5File()
@@ -224,6 +226,9 @@ def train(args: argparse.Namespace) -> None:
         step = state["step"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step} of {len(plan)}", flush=True)
+    elif args.init:  # a second stage: start from another run's float32 layers, with a fresh optimiser
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        print(f"started from {args.init}", flush=True)
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
     saved_at = time.time()
@@ -326,6 +331,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples (tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
+    parser.add_argument("--init", help="a checkpoint.pt of another run to start from (a second stage)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)

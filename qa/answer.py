@@ -34,6 +34,7 @@ class Citation:
     end: int
     score: float
     also: tuple[str, ...] = ()  # other outlets that ran the same story ("另见")
+    reporters: tuple[str, ...] = ()  # who the article's byline credits; `source` is its outlet
 
 
 @dataclass
@@ -132,16 +133,28 @@ def _merge_adjacent(chosen: list[Quote]) -> list[Quote]:
     return merged
 
 
+def _citation(n: int, quote: Quote) -> Citation:
+    chunk = quote.hit.chunk
+    return Citation(n, chunk.article_id, chunk.title, chunk.source, chunk.date, quote.text, quote.start, quote.end,
+                    round(quote.score, 4))
+
+
 def compose(question: str, chosen: list[Quote]) -> Answer:
     """Answer text with one marker `[n]` after each quote, and the citations they point to."""
-    citations: list[Citation] = []
-    parts: list[str] = []
-    for n, candidate in enumerate(_merge_adjacent(chosen), start=1):
-        chunk = candidate.hit.chunk
-        citations.append(Citation(n, chunk.article_id, chunk.title, chunk.source, chunk.date,
-                                  candidate.text, candidate.start, candidate.end, round(candidate.score, 4)))
-        parts.append(f"{candidate.text}[{n}]")
-    return Answer(question=question, text="".join(parts), abstained=False, citations=citations)
+    return cited(question, [(quote.text, quote) for quote in _merge_adjacent(chosen)])
+
+
+def cited(question: str, statements: list[tuple[str, Quote]], opening: str = "", separator: str = "") -> Answer:
+    """An answer of statements, each followed by the marker `[n]` of the quote that backs it
+    ("《…》（2024-11-19）[1]" backed by its byline), after an opening that needs no source."""
+    citations = [_citation(n, quote) for n, (_, quote) in enumerate(statements, start=1)]
+    text = opening + separator.join(f"{statement}[{n}]" for n, (statement, _) in enumerate(statements, start=1))
+    return Answer(question=question, text=text, abstained=False, citations=citations)
+
+
+def refuse(question: str, text: str) -> Answer:
+    """A plain refusal in our own words: nothing to cite, nothing near to name."""
+    return Answer(question=question, text=text, abstained=True)
 
 
 def abstain(question: str, hits: list[Hit]) -> Answer:

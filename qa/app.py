@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
+from datetime import date
 
 from .answer import MARKER, Answer
+from .dates import shown_date
 from .engine import Engine
 from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
 from .library_view import library_view
 from .live import LiveCollections, LiveEngine
 from .openai_api import openai_router
-from .page import as_text, readable_error
+from .page import as_text, page_message, readable_error
 from .question_time import parse_as_of
 
 TITLE = "新闻问答"
@@ -42,13 +45,31 @@ def answer_markdown(text: str) -> str:
     return MARKER.sub(r"<sup>[\1]</sup>", as_text(text))
 
 
+def as_of_note(day: date) -> str:
+    """The line under an answer that says the question's time was read as of another day than today."""
+    return "" if day == date.today() else f"\n\n*（“今年”“上周”“最新”等按 {day.isoformat()} 理解）*"
+
+
+def shortened(question: str, limit: int = 80) -> str:
+    """The question as the conversation shows it: an over-long one cut, with its length."""
+    question = question.strip()
+    return question if len(question) <= limit else f"{question[:limit]}…（共 {len(question)} 字）"
+
+
+def asked_in(history: list[dict]) -> bool:
+    """True when the conversation shown holds a question (a cleared one has none to follow up)."""
+    return any(message.get("role") == "user" for message in history)
+
+
 def sources_html(answer: Answer | None, engine: Engine) -> str:
-    """The sources panel: number, title, source and date, and the passage with the quote highlighted."""
+    """The sources panel: number, title, outlet, reporters and date, and the passage with the quote highlighted."""
     if answer is None:
         return '<div class="empty-sources">提问后，这里会显示答案引用的原文。</div>'
     if answer.abstained:
+        if not answer.nearest:
+            return f'<div class="empty-sources">{html.escape(answer.text)}</div>'
         rows = "".join(f"<li>{html.escape(n['title'])} · {html.escape(n['source'] or '来源不详')} · "
-                       f"{html.escape(n['date'])}</li>" for n in answer.nearest)
+                       f"{html.escape(shown_date(n['date']))}</li>" for n in answer.nearest)
         return f'<div class="empty-sources">资料中没有找到答案。最接近的资料：<ul>{rows}</ul></div>'
     cards = []
     for c in answer.citations:
@@ -59,7 +80,8 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
             before = passage.text[: c.start - passage.start]
             after = passage.text[c.end - passage.start:]
             body = f"{html.escape(before)}<mark>{html.escape(c.quote)}</mark>{html.escape(after)}"
-        meta = " · ".join(html.escape(x) for x in (c.source or "来源不详", c.date) if x)
+        reporters = f"记者 {'、'.join(c.reporters)}" if c.reporters else ""
+        meta = " · ".join(html.escape(x) for x in (c.source or "来源不详", reporters, shown_date(c.date)) if x)
         if c.also:
             meta += f" · 另见：{html.escape('、'.join(c.also))}"
         cards.append(
@@ -83,22 +105,31 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
 
     collections = collections or LiveCollections(live)
 
-    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int, collection: str):
-        """Stream the answer into the chat; the sources panel follows when it is complete."""
+    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int, collection: str,
+                as_of: str):
+        """Stream the answer into the chat; the sources panel follows when it is complete. Bad input is
+        a message in the conversation, and the question stays in the box to be corrected."""
+        earlier = questions if asked_in(history) else []  # the conversation was cleared: nothing to follow
+        asked = history + [{"role": "user", "content": as_text(message or "")}]
+        started = False
         try:
+            day = parse_as_of(as_of)
             engine = collections.get(collection).current()  # the question finishes on this index
-        except Exception as error:
-            raise readable_error(error) from error
-        history = history + [{"role": "user", "content": as_text(message or "")}]
-        try:
-            for text, final in engine.stream(message, questions, mode, int(k)):
-                shown = history + [{"role": "assistant", "content": answer_markdown(text)}]
+            for text, final in engine.stream(message, earlier, mode, int(k), day):
+                shown = asked + [{"role": "assistant", "content": answer_markdown(text) + as_of_note(day)}]
+                started = True
                 if final is None:
-                    yield shown, gr.skip(), "", questions
+                    yield shown, gr.skip(), "", earlier
                 else:
-                    yield shown, sources_html(final, engine), "", questions + [message.strip()]
-        except Exception as error:  # the page shows a message; the server keeps serving
-            raise readable_error(error) from error
+                    yield shown, sources_html(final, engine), "", earlier + [message.strip()]
+        except Exception as error:  # said in the conversation, under the question; the server keeps serving
+            said = {"role": "assistant", "content": "⚠️ " + as_text(page_message(error, "question"))}
+            shown = [{"role": "user", "content": as_text(shortened(message))}] if (message or "").strip() else []
+            yield history + shown + [said], gr.skip(), message if started else gr.skip(), earlier
+
+    def forget() -> list[str]:
+        """A new conversation: no earlier question for a follow-up to lean on."""
+        return []
 
     def ask(question: str, history: list[str] | None = None, as_of: str | None = None,
             collection: str | None = None) -> dict:
@@ -130,23 +161,26 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
                         clear = gr.Button("清空对话", elem_id="clear", size="sm")
                     gr.Examples(example_questions(engine), inputs=box, label="示例问题")
                     with gr.Accordion("检索设置", open=False):
-                        mode = gr.Radio(["hybrid", "bm25", "dense"], value=engine.settings.mode, label="检索方式")
+                        mode = gr.Radio([("混合（关键词＋语义）", "hybrid"), ("关键词（BM25）", "bm25"),
+                                         ("语义向量", "dense")], value=engine.settings.mode, label="检索方式")
                         k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
+                        as_of = gr.Textbox(value=lambda: date.today().isoformat(), max_lines=1, elem_id="as-of",
+                                           label="阅读日期：问题中的“今年”“上周”“最新”按这一天理解（YYYY-MM-DD，默认今天）")
                 with gr.Column(scale=2):
                     gr.Markdown("### 来源")
                     sources = gr.HTML(sources_html(None, engine), elem_id="sources")
         with gr.Tab("资料库", elem_id="tab-library") as library_tab:
             library_view(knowledge_base, library_tab)
         questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
-        for trigger in (box.submit, send.click):
-            trigger(respond, [box, chatbot, questions, mode, k, collection], [chatbot, sources, box, questions],
-                    api_visibility="private")
+        answering = [trigger(respond, [box, chatbot, questions, mode, k, collection, as_of],
+                             [chatbot, sources, box, questions], api_visibility="private")
+                     for trigger in (box.submit, send.click)]
         # Another knowledge base, chosen by the user: a new conversation (follow-ups do not cross
         # collections), cleared in the browser at once so that no reply can race a question sent
         # right after. `input`, not `change`: refreshing the list on load resets nothing, and the
         # question being typed is kept.
         no_sources = json.dumps(sources_html(None, engine), ensure_ascii=False)
-        collection.input(None, None, [chatbot, sources, questions], js=f"() => [[], {no_sources}, []]")
+        collection.input(None, None, [chatbot, sources], js=f"() => [[], {no_sources}]")
 
         def listed():
             names = collections.names()
@@ -154,11 +188,28 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
 
         app.load(listed, None, collection, api_visibility="private")
         # Cleared in the browser at once, like a change of knowledge base: a question typed right
-        # after the click is not erased by a reply from the server.
-        clear.click(None, None, [chatbot, sources, box, questions], js=f"() => [[], {no_sources}, '', []]")
-        chatbot.clear(None, None, [sources, questions], js=f"() => [{no_sources}, []]")
+        # after the click is not erased by a reply from the server. The earlier questions live on the
+        # server (a gr.State, which the browser cannot set): `forget` resets them there, and a question
+        # asked into an empty conversation follows nothing in any case. An answer still streaming stops:
+        # its next piece would bring the cleared conversation back.
+        clear.click(None, None, [chatbot, sources, box], js=f"() => [[], {no_sources}, '']")
+        chatbot.clear(None, None, [sources], js=f"() => [{no_sources}]")
+        for cleared in (clear.click, chatbot.clear, collection.input):
+            cleared(forget, None, [questions], cancels=answering, api_visibility="private")
         gr.api(ask, api_name="ask")
     return app
+
+
+def log_to_stderr() -> None:
+    """The server log on stderr: one line per event of ours (a refused question or file, a reloaded
+    index), tracebacks only for bugs."""
+    logger = logging.getLogger("qa")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def is_loopback(host: str) -> bool:
@@ -171,6 +222,7 @@ def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: s
     """Serve the OpenAI-compatible API and, with a knowledge base, the web page on one host and port
     (blocks until stopped)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    log_to_stderr()
     import uvicorn
     from fastapi import FastAPI
 

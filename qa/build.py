@@ -13,13 +13,15 @@ from .embedding import Embedder, make_embedder
 from .errors import CorpusError
 from .index import BuildReport, Progress, build_index
 from .locking import index_lock
-from .stores import location_for
+from .stores import FORMAT_VERSION, location_for
 
 
-def corpus_fingerprint(roots: tuple[Path, ...]) -> str:
-    """A hash of the corpus files' names and contents and of the reader's version (a fresh clone or
-    a copy is not 'changed'; a new way of reading them is)."""
+def corpus_fingerprint(roots: tuple[Path, ...], year: int | None = None) -> str:
+    """A hash of the corpus files' names and contents, of the reader's version and of the year given
+    for dates without one (a fresh clone or a copy is not 'changed'; a new way of reading them is)."""
     digest = hashlib.sha1(READER_VERSION.encode())
+    if year:
+        digest.update(f"\0year {year}".encode())
     for root in roots:
         root = Path(root)
         for file in article_files(root):
@@ -33,10 +35,10 @@ def index_is_current(settings: Settings) -> bool:
     manifest = location_for(settings).manifest()
     if manifest is None:
         return False
-    return (manifest.model == (settings.model or manifest.model)
+    return (manifest.format == FORMAT_VERSION and manifest.model == (settings.model or manifest.model)
             and manifest.chunk_size == settings.chunk_size
             and manifest.chunk_overlap == settings.chunk_overlap
-            and manifest.corpus_fingerprint == corpus_fingerprint(settings.corpus))
+            and manifest.corpus_fingerprint == corpus_fingerprint(settings.corpus, settings.year or manifest.year))
 
 
 def build(settings: Settings, strict: bool = False, progress: bool = True, wait: bool = True,
@@ -51,19 +53,20 @@ def build(settings: Settings, strict: bool = False, progress: bool = True, wait:
 
 def _build_locked(settings: Settings, strict: bool, progress: bool, embedder: Embedder | None,
                   on_progress: Progress | None) -> BuildReport:
-    loaded = load_articles(settings.corpus, strict=strict)
+    location = location_for(settings)
+    previous = location.manifest()
+    year = settings.year or (previous.year if previous else None)  # a year once given stays, like the model
+    loaded = load_articles(settings.corpus, strict=strict, year=year)
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
         raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl/.pdf/.html/.docx files (see README, `qa build`)")
-    location = location_for(settings)
-    previous = location.manifest()
     model = settings.model or (previous.model if previous else DEFAULT_MODEL)  # keep the index's model unless told
     if embedder is None or embedder.name != model:
         embedder = make_embedder(model)
     report = build_index(
         loaded.articles, location, embedder, settings.chunk_size,
         settings.chunk_overlap, progress=progress, on_progress=on_progress,
-        extra_manifest={"corpus": [str(p) for p in settings.corpus],
-                        "corpus_fingerprint": corpus_fingerprint(settings.corpus)})
+        extra_manifest={"corpus": [str(p) for p in settings.corpus], "year": year,
+                        "corpus_fingerprint": corpus_fingerprint(settings.corpus, year)})
     report.skipped = loaded.skipped
     return report

@@ -38,6 +38,10 @@ def main() -> None:
 
 corpus_option = click.option("--corpus", "corpus", multiple=True, type=click.Path(),
                              help="Folder or file of articles (.md/.txt/.jsonl/.pdf/.html/.docx); repeatable. [default: seeds]")
+year_option = click.option(
+    "--year", type=click.IntRange(1900, 2099), metavar="YYYY",
+    help="Year of the articles' dates written without one (\"11月19日\") when the article and its file do not "
+         "give it; the index keeps it for later builds. [default: none: such dates stay undated]")
 _index_folder = click.option("--index", "index_dir", type=click.Path(), envvar="QA_INDEX",
                              help="Index folder of the embedded store. [default: embeddings]")
 _store = click.option("--store", envvar="QA_STORE",
@@ -59,17 +63,18 @@ model_option = click.option("--model", envvar="QA_MODEL",
 @index_option
 @model_option
 @click.option("--chunk-size", type=click.IntRange(min=20), help="Characters per chunk at most. [default: 160]")
+@year_option
 @click.option("--strict", is_flag=True, help="Fail on an unreadable file instead of skipping it.")
 @click.option("--no-wait", is_flag=True, help="Fail at once if another build of this index is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @reports_errors
-def build(corpus, index_dir, store, collection, model, chunk_size, strict, no_wait, as_json) -> None:
+def build(corpus, index_dir, store, collection, model, chunk_size, year, strict, no_wait, as_json) -> None:
     """Read the articles and (re)build the index; unchanged chunks are not embedded again.
     One build per index at a time: a second one waits for the first (or fails with --no-wait)."""
     from .build import build as build_index
 
     settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, year=year)
     report = build_index(settings, strict=strict, progress=not as_json, wait=not no_wait, on_wait=_say_waiting)
     for message in report.skipped:
         click.echo(f"qa: warning: skipped {message}", err=True)
@@ -109,19 +114,21 @@ def _say_waiting(holder: str) -> None:
 
 def format_answer(answer) -> str:
     """The answer, then its numbered sources (title · source · date, and the quote)."""
+    from .dates import shown_date
+
     lines = [answer.text]
     if answer.notice:
         lines.append(f"（{answer.notice}）")
     if answer.citations:
         lines.append("\n来源：")
         for c in answer.citations:
-            meta = " · ".join(part for part in (c.title, c.source, c.date) if part)
+            meta = " · ".join(part for part in (c.title, c.source, shown_date(c.date)) if part)
             if c.also:
                 meta += f"（另见：{'、'.join(c.also)}）"
             lines.append(f"[{c.n}] {meta}\n    “{c.quote}”")
     elif answer.nearest:
         lines.append("\n最接近的资料：")
-        lines.extend(f"- {n['title']} · {n['source'] or '来源不详'} · {n['date']}" for n in answer.nearest)
+        lines.extend(f"- {n['title']} · {n['source'] or '来源不详'} · {shown_date(n['date'])}" for n in answer.nearest)
     return "\n".join(lines)
 
 
@@ -162,7 +169,8 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False):
+def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
+               year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
     import os
 
@@ -173,7 +181,7 @@ def _open_live(corpus, index_dir, store, collection, model, build_first: bool, n
 
     # One thread per numeric library: concurrent requests must not fight over the cores.
     settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
-                             threads=int(os.environ.get("QA_THREADS", "1")), reader=_reader(no_reader))
+                             threads=int(os.environ.get("QA_THREADS", "1")), reader=_reader(no_reader), year=year)
     if not corpus and "QA_CORPUS" not in os.environ:  # a collection keeps the articles it was built from
         built = location_for(settings).manifest()
         if built is not None and built.corpus:
@@ -217,15 +225,16 @@ def _warn_if_open(host: str, api_key: str | None) -> None:
 @click.option("--auth", help="Require a login for the page, as USER:PASSWORD (needed to add or delete "
                              "articles when --host is not 127.0.0.1).")
 @reader_option
+@year_option
 @reports_errors
-def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth, no_reader) -> None:
+def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth, no_reader, year) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
     from .app import is_loopback, serve
     from .knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
-    live = _open_live(corpus, index_dir, store, collection, model, build_first=True, no_reader=no_reader)
+    live = _open_live(corpus, index_dir, store, collection, model, build_first=True, no_reader=no_reader, year=year)
     editable = is_loopback(host) or credentials is not None
     knowledge_base = KnowledgeBase(live, editable, refusal=(
         "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
@@ -284,9 +293,10 @@ def _ks(value: str) -> list[int]:
 @reader_option
 @click.option("--reader", "reader_path", type=click.Path(path_type=Path),
               help="The reader's weights to answer with (e.g. one trained without this dataset).")
+@year_option
 @reports_errors
 def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, limit, chunk_size, json_path, out, scorer, as_of,
-             no_time, no_reader, reader_path) -> None:
+             no_time, no_reader, reader_path, year) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD), ChronoQA .csv
     (each question as of its question_date) or questions .jsonl."""
     import os
@@ -304,7 +314,8 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     if data.skipped:
         click.echo(f"qa: warning: {len(data.skipped)} questions skipped", err=True)
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, corpus=corpus, model=model,
-                             chunk_size=chunk_size, reader=_reader(no_reader) or (str(reader_path) if reader_path else None))
+                             chunk_size=chunk_size, reader=_reader(no_reader) or (str(reader_path) if reader_path else None),
+                             year=year)
     engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
     if scorer:
         engine.scorer = load_scorer(scorer)

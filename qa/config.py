@@ -40,6 +40,7 @@ class Settings:
     store: str = ""  # "": the local folder; PATH.db: Milvus Lite; http(s)://host:19530: a Milvus server
     collection: str = "default"
     reader: str = ""  # the reader's weights: "" the shipped file (qa/models/reader.pt), "off" none, else a path
+    year: int | None = None  # the year of dates written without one ("11月19日"); None: the index's own (--year)
 
     @classmethod
     def load(cls, **flags: object) -> "Settings":

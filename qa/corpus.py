@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .byline import is_byline
-from .dates import ISO_DATE, parse_date, parse_dateline, year_in_path, years_in_text
+from .dates import ISO_DATE, parse_date, parse_dateline, year_in_path, year_named_beside_day, year_written_with_day
 from .errors import CorpusError
 from .formats import READERS, TEXT_KINDS, decode_text, detect_kind
 
@@ -39,8 +39,7 @@ _SOURCE_LINE = re.compile(
 _MAX_SOURCE_LINE = 40
 # Bumped whenever reading changes what an article is (its text, date or source): an index built by
 # an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
-READER_VERSION = "4: a source line that credits reporters stays as the first line (in no chunk)"
-_FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日")
+READER_VERSION = "5: a missing year comes from the article or its file, never from the rest of the corpus"
 # Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
 # kept as metadata, never article text (so never an answer sentence).
 _METADATA_LINE = re.compile(r"^(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|来源|稿源|编辑|责任编辑|作者|记者|通讯员)\s*[:：]")
@@ -62,7 +61,9 @@ class Article:
     url: str = ""
     path: str = ""
     date_raw: str = ""  # the date as the article or its feed wrote it
-    date_inferred: str = ""  # where a missing year came from: "file", "article" or "corpus" ("" = given)
+    # Where a missing year came from: "article" (its own text), "file" (its path or the other articles of
+    # its file), "given" (the year the user gave its folder or upload); "" = none was missing.
+    date_inferred: str = ""
     place: str = ""  # from the dateline: "北京" in "新华社北京10月24日电"
     reporters: tuple[str, ...] = ()
 
@@ -145,17 +146,15 @@ def _take_metadata_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
 
 
 def publication_date(raw: str, path: str, text: str) -> tuple[str, str]:
-    """(ISO date, where a missing year came from) for the raw date of an article at `path`."""
+    """(ISO date, where a missing year came from) for the raw date of an article at `path`: the year
+    the article writes with its day ("2024年11月19日"), else the one its file's path names."""
     iso, _ = parse_date(raw)
     if iso or not raw:
         return iso, ""
-    year = year_in_path(path)
-    if year:
-        return parse_date(raw, year)[0], "file"
-    month_day = re.sub(r"\s+", "", raw)
-    for found in _FULL_DATE.finditer(text):  # the article names its own day with the year
-        if f"{int(found['m'])}月{int(found['d'])}日" in month_day or month_day.startswith(f"{found['m']}-"):
-            return parse_date(raw, int(found["y"]))[0], "article"
+    for year, where in ((year_written_with_day(raw, text), "article"), (year_in_path(path), "file")):
+        iso = parse_date(raw, year)[0] if year else ""
+        if iso:
+            return iso, where
     return "", ""
 
 
@@ -186,25 +185,27 @@ def make_article(path: str, title: str, body: str, source: str = "", date: str =
     )
 
 
+def _lacks_year(article: Article) -> bool:
+    return bool(article.date_raw) and not ISO_DATE.match(article.date)
+
+
 def _with_year(article: Article, year: int | None, where: str) -> Article:
-    iso = parse_date(article.date_raw, year)[0] if year else ""
+    iso = parse_date(article.date_raw, year)[0] if year and _lacks_year(article) else ""
     return replace(article, date=iso, date_inferred=where) if iso else article
 
 
-def with_corpus_years(articles: list[Article]) -> list[Article]:
-    """Articles whose date still lacks a year get the corpus' most common year; in a corpus with no
-    year at all, first the latest year each article names ("2024年…"). Each says where its year came from."""
-    def undated(article: Article) -> bool:
-        return bool(article.date_raw) and not ISO_DATE.match(article.date)
-
+def with_file_years(articles: list[Article], year: int | None = None) -> list[Article]:
+    """The articles of one file, each date still without a year completed: with the year most of the
+    file's dated articles have (in a file with none, first with the year each names beside its day:
+    "11月19日，…2024中国5G+工业互联网大会开幕"), else with `year`, the one the user gave the folder or
+    upload. Nothing outside the file counts: adding or removing another file never changes these dates."""
     if not any(ISO_DATE.match(a.date) for a in articles):
-        articles = [_with_year(a, max(years_in_text(a.text), default=None), "article") if undated(a) else a
-                    for a in articles]
+        articles = [_with_year(a, year_named_beside_day(a.date_raw, a.text), "article") for a in articles]
     years = Counter(int(a.date[:4]) for a in articles if ISO_DATE.match(a.date))
-    if not years:
-        return articles
-    year = years.most_common(1)[0][0]
-    return [_with_year(a, year, "corpus") if undated(a) else a for a in articles]
+    if years:
+        common = max(years, key=lambda y: (years[y], y))
+        articles = [_with_year(a, common, "file") for a in articles]
+    return [_with_year(a, year, "given") for a in articles]
 
 
 def _first_date(text: str) -> str:
@@ -281,11 +282,13 @@ def article_files(root: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
-def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict: bool = False) -> list[Article]:
+def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict: bool = False,
+               year: int | None = None) -> list[Article]:
     """The articles in one file's bytes, read as what the content is (`suffix` is what its name says).
 
-    `label` names the file in ids and messages. A file that cannot be read adds its message to
-    `report.skipped` and gives no article, or raises CorpusError under `strict`.
+    `label` names the file in ids and messages; `year` is the one the user gave for dates without
+    one (see `with_file_years`). A file that cannot be read adds its message to `report.skipped`
+    and gives no article, or raises CorpusError under `strict`.
     """
     try:
         kind = detect_kind(data, label, suffix)
@@ -295,7 +298,9 @@ def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict:
                                    date=document.date, url=document.url)
             found = [article] if article else []
         elif kind == ".jsonl":
-            return parse_jsonl(decode_text(data, label), label, report, strict)
+            found = parse_jsonl(decode_text(data, label), label, report, strict)
+            if not found:
+                return []  # its lines were reported one by one
         else:
             found = parse_markdown(decode_text(data, label), label)
         if not found:
@@ -305,11 +310,12 @@ def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict:
             raise
         report.skipped.append(str(error))
         return []
-    return found
+    return with_file_years(found, year)
 
 
-def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) -> LoadReport:
-    """Read every article under the given folders/files; bad files are skipped and reported."""
+def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False, year: int | None = None) -> LoadReport:
+    """Read every article under the given folders/files; bad files are skipped and reported. `year`
+    is the one the user gave the folders, for dates that lack one and that nothing in their file dates."""
     report = LoadReport()
     for root in roots:
         root = Path(root)
@@ -324,6 +330,5 @@ def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False) ->
                     raise CorpusError(message) from error
                 report.skipped.append(message)
                 continue
-            report.articles.extend(parse_file(data, file.suffix, label, report, strict))
-    report.articles = with_corpus_years(report.articles)
+            report.articles.extend(parse_file(data, file.suffix, label, report, strict, year))
     return report

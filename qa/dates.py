@@ -2,7 +2,8 @@
 
 Feeds write dates in many shapes ("2023-07-28 16:40", "07-20 22:43", "8-3 10:05",
 "2023年08月02日", "11月19日", empty). `parse_date` turns one into ISO ("2023-07-28", or
-"2023-07-28T16:40" with the time), taking a missing year from a hint and saying so.
+"2023-07-28T16:40" with the time), taking a missing year from a hint and saying so;
+`year_written_with_day` and `year_named_beside_day` find that year in the article itself.
 `parse_dateline` reads "新华社北京10月24日电（记者 李明）" and its kin at the top of an article.
 """
 
@@ -19,8 +20,12 @@ _SHORT_YEAR = re.compile(r"^(?P<y>\d{2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:\s+(?P<
 _PARTIAL = re.compile(
     r"(?<!\d)(?P<m>\d{1,2})\s*[-/月]\s*(?P<d>\d{1,2})(?!\d)\s*日?(?:\s*(?P<H>\d{1,2})[:：](?P<M>\d{2}))?")
 ISO_DATE = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})")  # what parse_date returns, time or not
-_YEAR_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*年")
 _YEAR_IN_PATH = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+# A year named in a sentence: "2024年…", or an event's name ("2024中国5G+工业互联网大会"), not a count ("2000列").
+_YEAR_MENTION = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?=\s*[\u4e00-\u9fff])"
+                           r"(?!\s*[列个万亿千百元人家辆台件次条名只项所座吨米多余户份位倍])")
+_SENTENCE_END = "。！？!?；;\n"
+UNKNOWN_DATE = "日期不详"  # what people are shown for an article whose date has no year
 
 # The outlets whose datelines open Chinese news; any other "…社/网/报/台" name is read too.
 AGENCIES = ("新华社", "中新社", "中新网", "人民网", "中国网", "央视网", "央广网", "光明网", "环球网", "国际在线",
@@ -82,9 +87,35 @@ def year_in_path(path: str) -> int | None:
     return years[-1] if years else None
 
 
-def years_in_text(text: str) -> list[int]:
-    """The years the text names ("2023年…"), in order."""
-    return [int(y) for y in _YEAR_IN_TEXT.findall(text or "")]
+def _day_pattern(raw: str) -> str | None:
+    """A regex for the day of a date without a year ("11月19日", "07-20 22:43") as text writes it."""
+    day = _PARTIAL.search(raw or "")
+    return rf"0?{int(day['m'])}\s*月\s*0?{int(day['d'])}\s*日" if day else None
+
+
+def year_written_with_day(raw: str, text: str) -> int | None:
+    """The year the text writes with the day of `raw` ("2024年11月19日" for "11月19日"), if it does."""
+    day = _day_pattern(raw)
+    written = re.search(rf"((?:19|20)\d{{2}})\s*年\s*{day}", text or "") if day else None
+    return int(written[1]) if written else None
+
+
+def year_named_beside_day(raw: str, text: str) -> int | None:
+    """The year named in the first sentence that names the day of `raw` and a year ("11月19日，…2024中国
+    5G+工业互联网大会在武汉开幕。"; the latest when it names several): weaker than a written-out date."""
+    day = _day_pattern(raw)
+    for named in re.finditer(rf"(?<!\d){day}", text or "") if day else ():
+        start = max(text.rfind(end, 0, named.start()) for end in _SENTENCE_END) + 1
+        ends = [at for at in (text.find(end, named.end()) for end in _SENTENCE_END) if at >= 0]
+        years = [int(y) for y in _YEAR_MENTION.findall(text[start: min(ends, default=len(text))])]
+        if years:
+            return max(years)
+    return None
+
+
+def shown_date(published: str) -> str:
+    """A date as people are shown it: the ISO date, or "日期不详" when it has no year (or there is none)."""
+    return published if ISO_DATE.match(published or "") else UNKNOWN_DATE
 
 
 def parse_dateline(text: str) -> Dateline | None:

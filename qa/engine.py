@@ -8,8 +8,9 @@ from datetime import date
 
 import numpy as np
 
-from .answer import Answer, Quote, abstain, answer_from_generation, choose_sentences, compose
-from .byline import asks_who_reported, byline_length
+from .answer import Answer, Citation, abstain, answer_from_generation, choose_sentences, compose
+from .authorship import credited_stories, story_credit
+from .byline import credit_question
 from .config import MODES, Settings
 from .embedding import Embedder, limit_threads, make_embedder
 from .errors import QuestionError
@@ -53,10 +54,12 @@ def newest_of(answer: Answer) -> str:
 def check_question(question: str) -> str:
     """The question stripped, or QuestionError when it is empty or too long."""
     if not isinstance(question, str) or not question.strip():
-        raise QuestionError("the question is empty: type a question, e.g. 大会设置了哪些实物交互体验展示区？")
+        raise QuestionError("the question is empty: type a question, e.g. 大会设置了哪些实物交互体验展示区？",
+                            zh="问题为空：请输入一个问题。")
     question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question is {len(question)} characters long; ask in at most {MAX_QUESTION_CHARS}")
+        raise QuestionError(f"the question is {len(question)} characters long; ask in at most {MAX_QUESTION_CHARS}",
+                            zh=f"问题太长（{len(question)} 字）：请缩短到 {MAX_QUESTION_CHARS} 字以内再问。")
     return question
 
 
@@ -149,10 +152,12 @@ class Engine:
         when the sentence scorer finds the hits off the question's subject or the reader finds no
         span that beats "no answer". An elliptic follow-up ("那武汉呢？") is answered only when
         sentences that name what it asks about answer it. A question about a period is answered from
-        passages of that period only (or of the newest report, for "最新…")."""
+        passages of that period only (or of the newest report, for "最新…"). A question about bylines
+        is answered from them (`credit`)."""
+        credited = self.credit(question, query, hits, as_of)
+        if credited is not None:
+            return credited
         hits = self.with_lead(self.quotable(query, hits, as_of))
-        if asks_who_reported(query):
-            return self.who_reported(question, hits)
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -171,27 +176,23 @@ class Engine:
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
         if not answer.abstained:
-            answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
+            answer.citations = self.described(answer.citations)
             answer.notice = newest_of(answer)
         answer.question = question
         return answer
 
-    def who_reported(self, question: str, hits: list[Hit]) -> Answer:
-        """The byline of the best hit's story, quoted from its first line ("中国新报讯（罗志雄）") or
-        from the dateline opening its lead ("新华社北京10月24日电（记者 李明）"); an abstention when
-        the story credits no one."""
-        if not hits:
-            return abstain(question, hits)
-        num = article_num_of(hits[0].position)
-        hit = next((h for h in hits if h.position == record_key(num, 0)), None)  # `with_lead` put it there
-        sentences = self.store.sentences_of([num]).get(num, []) if hit else []
-        length = byline_length(sentences[0].sentence.text) if sentences else 0
-        if not length:
-            return abstain(question, hits)
-        first = sentences[0]
-        start = first.sentence.start
-        answer = compose(question, [Quote(hit, start, start + length, first.sentence.text[:length], 1.0)])
-        answer.citations = [replace(c, also=self.also_ran(c.article_id)) for c in answer.citations]
+    def credit(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer | None:
+        """The answer to a question about bylines (qa/authorship.py): who reported or which outlet ran
+        the story it names, or what the reporter or outlet it names published; None for any other."""
+        asked = credit_question(query)
+        if asked is None:
+            return None
+        if asked.name:
+            answer = credited_stories(self.store, question, asked)
+        else:
+            answer = story_credit(self.store, question, query, self.with_lead(self.quotable(query, hits, as_of)), asked)
+        if answer is not None:
+            answer.citations = self.described(answer.citations)
         return answer
 
     def with_lead(self, hits: list[Hit]) -> list[Hit]:
@@ -224,6 +225,12 @@ class Engine:
         return [h for h in hits
                 if chosen[story_of.get(h.chunk.article_id, h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
 
+    def described(self, citations: list[Citation]) -> list[Citation]:
+        """The citations with what the store knows of their articles: reporters, other outlets ("另见")."""
+        listed = self.store.articles_by_id([c.article_id for c in citations]) if citations else {}
+        return [replace(c, also=self.also_ran(c.article_id),
+                        reporters=listed[c.article_id].reporters if c.article_id in listed else ()) for c in citations]
+
     def also_ran(self, article_id: str) -> tuple[str, ...]:
         """The other outlets (or titles) of the article's story, for "另见"."""
         listed = self.store.articles_by_id([article_id]).get(article_id)
@@ -242,8 +249,9 @@ class Engine:
                k: int | None = None, as_of: date | None = None) -> Iterator[tuple[str, Answer | None]]:
         """Yield (text so far, None) while the answer grows, then (final text, Answer)."""
         query, hits = self.search(question, history, mode, k, as_of)
-        extractive = self.extractive(question, query, hits, as_of)
-        if self.llm is None or extractive.abstained or asks_who_reported(query):  # a byline is quoted as it stands
+        credited = self.credit(question, query, hits, as_of)
+        extractive = credited if credited is not None else self.extractive(question, query, hits, as_of)
+        if self.llm is None or extractive.abstained or credited is not None:  # a byline is quoted as it stands
             for end in range(STREAM_PIECE, len(extractive.text), STREAM_PIECE):
                 yield extractive.text[:end], None
             yield extractive.text, extractive
@@ -256,12 +264,14 @@ class Engine:
                 text += piece
                 yield text, None
             answer = answer_from_generation(question, text, hits[:LLM_SOURCES])
+            if answer is not None:
+                answer.citations = self.described(answer.citations)
         except LLMError as error:
-            extractive.notice = f"LLM unavailable ({error}); showing the extractive answer."
+            extractive.notice = f"大模型暂不可用（{error}），以下是从资料中摘录的答案。"
             yield extractive.text, extractive
             return
         if answer is None:
-            extractive.notice = "the LLM answer cited no source; showing the extractive answer."
+            extractive.notice = "大模型的回答没有引用来源，以下是从资料中摘录的答案。"
             yield extractive.text, extractive
             return
         yield answer.text, answer

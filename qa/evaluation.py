@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .answer import Answer, strip_markers
 from .build import build, index_is_current
-from .corpus import Article, article_id, make_article, with_corpus_years
+from .corpus import Article, article_id, make_article, with_file_years
 from .config import DEFAULT_MODEL, Settings
 from .embedding import make_embedder
 from .engine import Engine
@@ -128,6 +128,7 @@ def load_question_jsonl(path: Path) -> Dataset:
 
 
 NEWS_QA_AS_OF = "2023-09-01"  # the labeled news questions are asked as of this day
+NEWS_SAMPLE_YEAR = 2023  # the news sample's feed is of 2023: the year of its dates that lack one
 NEWS_QA_FACETS = ("kind", "near_miss")
 
 
@@ -158,7 +159,7 @@ def load_news_qa(path: Path, news_path: Path = NEWS_SAMPLE) -> Dataset:
         questions.append(EvalQuestion(record["id"], record["question"], tuple(record["answers"]),
                                       ids[record["article"]] if record["answers"] else None,
                                       tuple(record["history"]), as_of=NEWS_QA_AS_OF, groups=groups))
-    return Dataset(path.stem, questions, with_corpus_years(articles), "article_id")
+    return Dataset(path.stem, questions, with_file_years(articles, NEWS_SAMPLE_YEAR), "article_id")
 
 
 CHRONOQA_FACETS = ("temporal_expression_type", "temporal_granularity")

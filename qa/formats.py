@@ -51,7 +51,15 @@ _PLACEHOLDER_TITLE = re.compile(
 _PAGE_NUMBER = re.compile(
     r"^(?:[-–—]\s*)?(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/／]\s*\d{1,4}|\s*共\s*\d{1,4}\s*页)?(?:\s*[-–—])?$"
     r"|^page\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.I)
-_EDGE_LINES = 2  # headers and footers sit in the first or last lines of a page's text
+_EDGE_LINES = 3  # headers and footers sit in the first or last lines of a page's text
+_MAX_FURNITURE = 120  # characters: a running header may hold the print date and the whole title
+# A browser's print header and footer: "12/6/26, 11:18 AM 标题" (or "2024/11/19 上午11:18"), then the page's
+# address and a page counter ("file:///…/a.html 1/4"); matched on NFKC text, as PDFs write "ﬁle" with a ligature.
+_URL_LINE = re.compile(r"^(?:(?:https?|file|ftp)://\S*|www\.\S+|about:blank)"
+                       r"(?:\s+(?:page\s*)?\d{1,4}\s*(?:[/／]|of)\s*\d{1,4})?$", re.I)
+_PRINT_STAMP = re.compile(
+    r"^(?:\d{1,2}/\d{1,2}/\d{2,4},?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]\.?M\.?)?"
+    r"|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\s*(?:上午|下午)?\s*\d{1,2}:\d{2}(?::\d{2})?)\s*(?P<rest>.*)$", re.I)
 _FULL_LINE = 0.75  # a line this wide (of the page's text width) was wrapped, not ended
 _MIN_LINES_FOR_MARGIN = 5
 _MIN_MAIN_TEXT = 10  # letters and digits; less is a menu or a link ("首页"), not an article
@@ -179,12 +187,23 @@ def _titled(title: str, lines: list[str], name: str) -> tuple[str, list[str]]:
     else the file's stem is.
     """
     if title:
-        same = lines and re.sub(r"\s", "", lines[0]) == re.sub(r"\s", "", title)
-        return title, lines[1:] if same else lines
+        return title, lines[_title_lines(lines, title):]
     first = lines[0] if lines else ""
     if len(lines) > 1 and len(first) <= _MAX_TITLE and first[-1:] not in _SENTENCE_END:
         return first, lines[1:]
     return PurePath(name).stem, lines
+
+
+def _title_lines(lines: list[str], title: str) -> int:
+    """How many of the first lines spell the title (a long title wraps over two or three), else 0."""
+    wanted, spelled = re.sub(r"\s", "", title), ""
+    for count, line in enumerate(lines[:3], start=1):
+        spelled += re.sub(r"\s", "", line)
+        if spelled == wanted:
+            return count
+        if not wanted.startswith(spelled):
+            return 0
+    return 0
 
 
 def read_pdf(data: bytes, name: str) -> Document:
@@ -204,11 +223,11 @@ def read_pdf(data: bytes, name: str) -> Document:
     except Exception as error:  # pypdf raises many kinds of errors on damaged files
         raise CorpusError(f"{name}: a damaged PDF ({type(error).__name__}: {error}): "
                           "re-save or re-download it, or add its text as a .txt file") from error
-    lines = _drop_page_furniture([_clean_lines(page) for page in pages])
+    raw_title = metadata_title if isinstance(metadata_title, str) else ""
+    lines = _drop_page_furniture([_clean_lines(page) for page in pages], raw_title)
     if not any(ch.isalnum() for line in lines for ch in line):
         raise CorpusError(f"{name}: has no text layer (a scanned PDF?): {_OCR}")
-    title, lines = _titled(_meaningful_title(metadata_title if isinstance(metadata_title, str) else None),
-                           lines, name)
+    title, lines = _titled(_meaningful_title(raw_title), lines, name)
     return Document(title=title, body="\n".join(_join_full_lines(lines)))
 
 
@@ -221,21 +240,35 @@ def _shape(line: str) -> str:
     return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
 
 
-def _drop_page_furniture(pages: list[list[str]]) -> list[str]:
-    """The lines of all pages, less page numbers and the header/footer lines repeated on most pages."""
+def _drop_page_furniture(pages: list[list[str]], title: str = "") -> list[str]:
+    """The lines of all pages, less the page furniture: lines alone holding an address, and at the top
+    or bottom of a page, page counters, a browser's print header ("12/6/26, 11:18 AM <title>") and
+    the header/footer lines repeated on most pages."""
     edge_count: Counter[str] = Counter()
     for lines in pages:
         edge_count.update({_shape(line) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
-                           if len(line) <= _MAX_TITLE})
+                           if len(line) <= _MAX_FURNITURE})
     needed = max(2, math.ceil(0.6 * len(pages)))
     repeated = {shape for shape, count in edge_count.items() if count >= needed}
     kept = []
     for lines in pages:
         for position, line in enumerate(lines):
             at_edge = position < _EDGE_LINES or position >= len(lines) - _EDGE_LINES
-            if not (at_edge and (_PAGE_NUMBER.match(line) or _shape(line) in repeated)):
+            plain = unicodedata.normalize("NFKC", line)
+            furniture = _PAGE_NUMBER.match(plain) or _shape(line) in repeated or _is_print_header(plain, title)
+            if not (_URL_LINE.match(plain) or (at_edge and furniture)):
                 kept.append(line)
     return kept
+
+
+def _is_print_header(line: str, title: str) -> bool:
+    """Whether a line is a print date and time, alone or before the page's title or address."""
+    stamp = _PRINT_STAMP.match(line)
+    if not stamp:
+        return False
+    rest = re.sub(r"\s+", "", stamp["rest"]).rstrip("….")
+    whole = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title))  # compared as `line` is: NFKC
+    return not rest or bool(_URL_LINE.match(stamp["rest"])) or bool(whole and whole.startswith(rest))
 
 
 def _width(line: str) -> int:

@@ -25,7 +25,8 @@ from .chunking import split_article, split_sentences
 from .corpus import Article
 from .dates import ISO_DATE
 from .embedding import Embedder
-from .stores import Changes, IndexedArticle, Location, Manifest, Store, record_key
+from .stores import FORMAT_VERSION, Changes, IndexedArticle, Location, Manifest, Store, record_key
+from .stores.base import joined_reporters
 from .stores.local import resolve_index_dir
 from .stories import NUM_PERM, group_stories, signature, text_key
 from .text import lexical_terms
@@ -64,7 +65,7 @@ class BuildReport:
 def content_key(article: Article) -> str:
     """A hash of everything the index takes from an article: a change means re-indexing it."""
     fields = (article.id, article.title, article.source, article.date, article.url, article.path,
-              article.date_inferred, article.text)
+              article.date_inferred, article.text, joined_reporters(article.reporters))
     return hashlib.sha1("\0".join(fields).encode("utf-8")).hexdigest()
 
 
@@ -131,6 +132,8 @@ def _open_for_update(location: Location, model: str, chunk_size: int, chunk_over
     store = location.open()
     if not location.uri and Path(store.location) != location.folder:
         return None, store  # a swap was cut short: the index at `<dir>.old` lends its vectors to a full build
+    if manifest.format != FORMAT_VERSION:
+        return None, store  # an older format keeps fewer fields: rebuilt in full, every vector reused
     if (manifest.chunk_size, manifest.chunk_overlap) == (chunk_size, chunk_overlap):
         return store, None
     return None, store
@@ -243,7 +246,7 @@ def _parts(plan: _Plan, cache: _VectorCache, embedder: Embedder, chunk_size: int
             part.added.append(IndexedArticle(article.id, article.title, article.source, article.date, article.url,
                                              article.path, len(chunks), article.date_inferred,
                                              plan.stories.get(article.id, article.id), text_key(article.text),
-                                             num, key))
+                                             num, key, article.reporters))
         chunk_texts = {c.content_hash: c.embed_text for _, c, _, _ in part.chunks}
         sentence_texts = {s.content_hash: s.text for _, s, _ in part.sentences}
         vectors = cache.lookup(list(chunk_texts) + list(sentence_texts))

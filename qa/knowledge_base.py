@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .build import build
 from .config import Settings
-from .corpus import ARTICLE_SUFFIXES, LoadReport, parse_file
+from .corpus import ARTICLE_SUFFIXES, LoadReport, parse_file, parse_jsonl
+from .dates import year_in_path
 from .errors import CorpusError, PermissionRefusedError, UploadError
-from .formats import detect_kind
+from .formats import decode_text, detect_kind
 from .index import BuildReport, Progress
 from .stores import IndexedArticle
 from .live import LiveEngine
@@ -26,6 +27,7 @@ from .text import normalise
 
 MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
 MAX_NAME_CHARS = 80
+MIN_YEAR, MAX_YEAR = 1900, 2099  # the years a file's name can carry (`qa.dates.year_in_path`)
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
@@ -35,6 +37,38 @@ def safe_name(name: str, suffix: str) -> str:
     stem = base[: -len(Path(base).suffix)] if Path(base).suffix else base
     stem = _UNSAFE_NAME.sub("_", stem).strip(" ._")[:MAX_NAME_CHARS] or "upload"
     return stem + suffix
+
+
+def without_article(data: bytes, label: str, article_id: str) -> tuple[bytes | None, int]:
+    """A .jsonl file's bytes without the line that gives article `article_id` (as read under the
+    name `label`), and how many articles the other lines give; (None, 0) when no line gives it."""
+    text = decode_text(data, label)
+    raw = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")  # as decode_text splits lines
+    lines = text.split("\n")
+    read = parse_jsonl(text, label, LoadReport())
+    # Which line gave each article: a line gives one alone exactly when it does in the file.
+    giving = [i for i, line in enumerate(lines) if line.strip() and parse_jsonl(line, label, LoadReport())]
+    if len(raw) != len(lines) or len(giving) != len(read):
+        return None, 0
+    line = dict(zip((a.id for a in read), giving)).get(article_id)
+    if line is None:
+        return None, 0
+    return b"\n".join(raw[:line] + raw[line + 1:]), len(read) - 1
+
+
+def upload_year(value: int | float | str | None) -> int | None:
+    """The year given with an upload (a number or its text; None or "" when none), or UploadError."""
+    text = str(value).strip() if value is not None else ""
+    if text in ("", "0", "0.0"):
+        return None
+    try:
+        year = float(text)
+    except ValueError:
+        year = -1.0
+    if not (year.is_integer() and MIN_YEAR <= year <= MAX_YEAR):
+        raise UploadError(f"year {text!r}: give a year from {MIN_YEAR} to {MAX_YEAR}, e.g. 2023, or none",
+                          zh=f"年份“{text}”无效：请填写 {MIN_YEAR} 到 {MAX_YEAR} 之间的四位年份（如 2023），或留空。")
+    return int(year)
 
 
 @dataclass
@@ -64,7 +98,8 @@ class KnowledgeBase:
             if Path(root).is_dir():
                 return Path(root)
         raise UploadError("the corpus is not a folder, so files cannot be added from the page: "
-                          "start `qa chat --corpus FOLDER`")
+                          "start `qa chat --corpus FOLDER`",
+                          zh="资料库不是一个文件夹，不能在页面上添加文件：请用 qa chat --corpus 文件夹 启动服务。")
 
     def articles(self, title_query: str = "") -> list[IndexedArticle]:
         """The indexed articles whose title contains `title_query` (case, width and script folded)."""
@@ -74,13 +109,15 @@ class KnowledgeBase:
 
     def _check_editable(self) -> None:
         if not self.editable:
-            raise PermissionRefusedError(self.refusal)
+            raise PermissionRefusedError(self.refusal, zh=self.refusal)
 
     def check(self, name: str, data: bytes) -> tuple[str, int]:
         """The suffix the content really has and its number of articles, or UploadError saying why not."""
         if len(data) > self.max_upload_mb * 1024 * 1024:
             raise UploadError(f"{name}: {len(data) / 1024 / 1024:.1f} MB is over the {self.max_upload_mb:g} MB limit "
-                              "(QA_MAX_UPLOAD_MB): split the file or raise the limit")
+                              "(QA_MAX_UPLOAD_MB): split the file or raise the limit",
+                              zh=f"文件有 {len(data) / 1024 / 1024:.1f} MB，超过 {self.max_upload_mb:g} MB 的上限："
+                                 "请拆分后再添加。")
         try:
             suffix = detect_kind(data, name)
             report = LoadReport()
@@ -91,12 +128,17 @@ class KnowledgeBase:
             raise UploadError(f"{name}: no article text found; nothing was added")
         return suffix, len(articles)
 
-    def add(self, name: str, data: bytes) -> Saved:
-        """Save one checked file into the corpus folder under a free, cleaned name (no rebuild)."""
+    def add(self, name: str, data: bytes, year: int | float | str | None = None) -> Saved:
+        """Save one checked file into the corpus folder under a free, cleaned name (no rebuild). With
+        `year`, its dates written without one ("11月19日") take it, unless an article writes its day
+        out with its year: the name carries the year ("x-2023.md"), so every later build reads it so."""
         self._check_editable()
+        given = upload_year(year)
         suffix, count = self.check(name, data)
         folder = self.folder()
         wanted = safe_name(name, suffix)
+        if given and year_in_path(wanted) != given:
+            wanted = f"{Path(wanted).stem}-{given}{suffix}"
         temporary = folder / f".{wanted}.{os.getpid()}.part"  # hidden: never read as an article
         temporary.write_bytes(data)
         try:
@@ -120,7 +162,8 @@ class KnowledgeBase:
                 file = (root / rest).resolve()
                 if root.resolve() in file.parents and file.suffix.lower() in ARTICLE_SUFFIXES and file.is_file():
                     return file
-        raise UploadError(f"{article_path}: not a file of the corpus folder; it cannot be deleted from the page")
+        raise UploadError(f"{article_path}: not a file of the corpus folder; it cannot be deleted from the page",
+                          zh=f"{article_path} 不在资料库的文件夹中，不能在页面上删除。")
 
     def remove(self, article_path: str) -> Path:
         """Delete the corpus file an article came from (no rebuild)."""
@@ -128,6 +171,39 @@ class KnowledgeBase:
         file = self.file_of(article_path)
         file.unlink()
         return file
+
+    def article(self, article_id: str) -> IndexedArticle:
+        """The indexed article with this id, or UploadError when it is no longer indexed."""
+        found = self.live.current().store.articles_by_id([article_id]).get(article_id)
+        if found is None:
+            raise UploadError(f"article {article_id} is no longer in the index: refresh the list",
+                              zh="这篇文章已不在资料库中：请刷新列表后重新选择。")
+        return found
+
+    def articles_of_file(self, article_path: str) -> list[IndexedArticle]:
+        """The indexed articles read from one corpus file."""
+        return [a for a in self.articles() if a.path == article_path]
+
+    def remove_article(self, article_id: str) -> IndexedArticle:
+        """Delete one article of a .jsonl file: its line, or the file when no other article is in it
+        (no rebuild). An article of any other kind of file goes only with its file (`remove`)."""
+        self._check_editable()
+        article = self.article(article_id)
+        file = self.file_of(article.path)
+        if file.suffix.lower() != ".jsonl":
+            raise UploadError(f"{article.path}: only the articles of a .jsonl file can be deleted one by one; "
+                              "delete the whole file", zh="只有 .jsonl 文件中的文章可以单篇删除：请删除整个文件。")
+        kept, others = without_article(file.read_bytes(), article.path, article_id)
+        if kept is None:
+            raise UploadError(f"{article.path}: the article is no longer in the file: refresh the list",
+                              zh="文件中已找不到这篇文章：请刷新列表后重新选择。")
+        if not others:
+            file.unlink()
+            return article
+        temporary = file.with_name(f".{file.name}.{os.getpid()}.part")  # hidden: never read as an article
+        temporary.write_bytes(kept)
+        os.replace(temporary, file)  # readers see the old file or the new one, never half of it
+        return article
 
     def rebuild(self, on_progress: Progress | None = None, on_wait=None) -> BuildReport:
         """The incremental build of the corpus, then the live engine switched to it."""

@@ -86,7 +86,8 @@ class LiveCollections:
     def get(self, name: str | None) -> LiveEngine:
         """The live engine of collection `name` (the server's own when None or empty)."""
         if name is not None and not isinstance(name, str):
-            raise IndexMismatchError(f"a collection is named by a string, not {name!r}")
+            raise IndexMismatchError(f"a collection is named by a string, not {name!r}",
+                                     zh="知识库的名称应是文字：请从列表中选择一个知识库。")
         if not name or name == self.first.location.collection:
             return self.first
         with self._opening:
@@ -96,7 +97,9 @@ class LiveCollections:
                 if manifest is None:
                     raise IndexMissingError(f"there is no collection {name!r} in {location.describe()}: "
                                             f"build it with `qa build --collection {name} --corpus FOLDER`; "
-                                            f"the collections are {', '.join(self.names())}")
+                                            f"the collections are {', '.join(self.names())}",
+                                            zh=f"没有名为“{name}”的知识库：请从列表中选择（"
+                                               f"{'、'.join(self.names())}），或先用 qa build --collection 建立它。")
                 embedder = self.first.embedder if manifest.model == self.first.embedder.name else None
                 settings = replace(self.first.settings, collection=name, model=None)
                 self._live[name] = LiveEngine(settings, embedder=embedder, scorer=self.first.current().scorer)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,8 +24,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from .answer import Answer
 from .errors import QAError, QuestionError
 from .live import LiveCollections
+from .page import one_line
 from .question_time import parse_as_of
 
+log = logging.getLogger(__name__)
 MODEL_ID = "xinwen-qa"
 OWNER = "xinwen-qa"
 
@@ -93,6 +96,7 @@ def completion_chunks(pieces: Iterator[tuple[str, Answer | None]], created: int)
             if final is not None:
                 yield event({}, "stop", **_extras(final))
     except QAError as error:
+        log.info("request refused: %s", one_line(error))
         yield f"data: {json.dumps({'error': {'message': str(error), 'type': 'invalid_request_error'}}, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"
 
@@ -135,7 +139,8 @@ def openai_router(collections: LiveCollections, api_key: str | None = None):
                 return StreamingResponse(completion_chunks(_prepend(first, pieces), created),
                                          media_type="text/event-stream")
             return completion(engine.ask(question, history, as_of=as_of), created)
-        except QAError as error:
+        except QAError as error:  # the client's mistake: one log line, no traceback
+            log.info("request refused: %s", one_line(error))
             return _error(400, str(error))
 
     return router

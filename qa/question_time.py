@@ -176,5 +176,6 @@ def parse_as_of(value: object) -> date:
         return date.today()
     iso, _ = parse_date(value) if isinstance(value, str) else ("", False)  # also "2024-6-15", as ChronoQA writes
     if not iso:
-        raise QuestionError(f"as of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19")
+        raise QuestionError(f"as of {value!r}: give a date as YYYY-MM-DD, e.g. 2024-11-19",
+                            zh=f"日期“{value}”无法识别：请按 YYYY-MM-DD 填写，例如 2024-11-19。")
     return date.fromisoformat(iso[:10])

@@ -118,9 +118,67 @@ def test_who_reported_a_story_is_answered_with_its_byline(engine, articles, ques
     assert citation.quote == byline and articles[citation.article_id].text[citation.start:citation.end] == byline
 
 
-def test_who_reported_a_story_whose_lead_credits_no_one_is_refused(engine):
-    answer = engine.ask("江西中欧班列那篇报道是哪个记者写的？")
-    assert answer.abstained and answer.nearest[0]["title"] == "江西中欧班列累计开行突破2000列"
+ZHONGOU = "江西中欧班列累计开行突破2000列"
+ZHONGOU_LEAD = "当日，X8208次中欧班列装载着日用百货"
+
+
+@pytest.mark.parametrize("question, said", [
+    ("江西中欧班列那篇报道是哪个记者写的？", f"《{ZHONGOU}》没有署名记者。"),
+    ("中欧班列那篇是哪家媒体发的？", f"《{ZHONGOU}》没有注明发布媒体，也没有署名记者。"),
+])
+def test_a_story_that_credits_no_one_says_so_citing_its_opening(engine, articles, question, said):
+    answer = engine.ask(question)
+    assert answer.text == said + "[1]" and not answer.abstained
+    (citation,) = answer.citations
+    assert citation.title == ZHONGOU and (citation.source, citation.reporters) == ("", ())
+    assert citation.quote.startswith(ZHONGOU_LEAD) and citation.start == 0
+    assert articles[citation.article_id].text[citation.start:citation.end] == citation.quote
+
+
+def test_which_outlet_ran_a_story_is_answered_with_its_byline(engine):
+    answer = engine.ask("洪桥街道那篇是哪家媒体发的？")
+    assert answer.text == "中国新报讯（罗志雄）[1]"
+    assert (answer.citations[0].source, answer.citations[0].reporters) == ("中国新报", ("罗志雄",))
+
+
+def test_a_question_about_a_story_the_articles_do_not_tell_is_refused(engine):
+    assert engine.ask("火星探测那篇报道是谁写的？").abstained
+
+
+@pytest.mark.parametrize("question, said, title, byline", [
+    ("王瑞芳写了哪篇报道？", "王瑞芳署名的报道共1篇：", "2024 中国 5G+ 工业互联网大会在武汉开幕", "中国网 11月19日 讯（记者 王瑞芳）"),
+    ("罗志雄报道了什么？", "罗志雄署名的报道共1篇：", "洪桥街道：加速“一户一档”构建，助推“全民参保”进程", "中国新报讯（罗志雄）"),
+    ("中国网发了哪些新闻？", "中国网发布的报道共1篇：", "2024 中国 5G+ 工业互联网大会在武汉开幕", "中国网 11月19日 讯（记者 王瑞芳）"),
+])
+def test_what_a_reporter_or_outlet_published_names_the_stories_citing_their_bylines(engine, articles, question, said,
+                                                                                   title, byline):
+    answer = engine.ask(question)
+    (citation,) = answer.citations
+    day = articles[citation.article_id].date.split("T")[0]
+    assert answer.text == f"{said}《{title}》{f'（{day}）' if day else ''}[1]" and not answer.abstained
+    assert citation.title == title and citation.date == articles[citation.article_id].date
+    assert citation.quote == byline and articles[citation.article_id].text[citation.start:citation.end] == byline
+
+
+def test_a_reporter_not_in_the_articles_is_refused_plainly(engine):
+    answer = engine.ask("张三写了哪些报道？")
+    assert answer.abstained and answer.text == "资料中没有张三署名的报道。"
+    assert answer.citations == [] and answer.nearest == []
+
+
+def test_a_company_announcing_news_is_not_taken_for_an_outlet(engine):
+    answer = engine.ask("华为发布了什么新闻？")
+    assert "署名" not in answer.text and "发布的报道" not in answer.text
+
+
+def test_citations_carry_the_outlet_and_reporters_and_the_sources_panel_shows_them(engine):
+    from qa.app import sources_html
+
+    answer = engine.ask("大会设置了哪些实物交互体验展示区？")
+    assert (answer.citations[0].source, answer.citations[0].reporters) == ("中国网", ("王瑞芳",))
+    assert "中国网 · 记者 王瑞芳 · 2024-11-19" in sources_html(answer, engine)
+    refused = sources_html(engine.ask("张三写了哪些报道？"), engine)
+    assert "资料中没有张三署名的报道。" in refused and "<li>" not in refused
 
 
 def test_follow_up_is_resolved_against_the_earlier_question(engine):

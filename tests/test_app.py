@@ -271,6 +271,6 @@ def test_browser_shows_html_in_the_article_list_as_text(page):
 @needs_chromium
 def test_browser_empty_question_shows_a_message_and_the_chat_goes_on(page):
     page.locator("#send").click()
-    page.get_by_text("the question is empty").first.wait_for(timeout=20_000)
+    page.locator("#chat").get_by_text("问题为空：请输入一个问题。").first.wait_for(timeout=20_000)
     _ask(page, "华为公司轮值董事长是谁？")
     assert "胡厚崑" in page.locator("#chat").inner_text()

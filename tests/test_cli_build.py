@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from .conftest import NEWS, run_qa
 
@@ -62,3 +63,36 @@ def test_every_name_of_the_bundled_model_is_the_same_model(tmp_path, corpus_copy
     assert "二连浩特" in asked.stdout
     again = _build_json("--corpus", str(corpus_copy), "--index", index, "--model", "multilingual-e5-small")
     assert again["embedded"] == 0  # not taken for another model
+
+
+def _dates(index: str) -> dict[str, tuple[str, str]]:
+    from qa.stores import Location
+
+    return {a.title: (a.date, a.date_inferred) for a in Location(Path(index)).open().articles()}
+
+
+def test_one_new_article_never_redates_the_others_and_a_given_year_stays(tmp_path, corpus_copy):
+    index = str(tmp_path / "index")
+    _build_json("--corpus", str(corpus_copy), "--index", index)
+    seeds = _dates(index)
+    assert sorted(date for date, _ in seeds.values()) == ["2024-11-18", "2024-11-19", "2024-11-19"]
+    (corpus_copy / "concert.md").write_text("# 新年音乐会在武汉举行\n\n2025年1月1日，新年音乐会在武汉琴台音乐厅举行。",
+                                            encoding="utf-8")
+    (corpus_copy / "drill.md").write_text("# 洪桥街道开展消防演练\n\n本报讯 3月5日，洪桥街道开展消防演练，居民踊跃参加。",
+                                          encoding="utf-8")
+    added = _build_json("--corpus", str(corpus_copy), "--index", index)
+    assert (added["articles"], added["dated"]) == (5, 4)
+    dates = _dates(index)
+    assert {title: dates[title] for title in seeds} == seeds  # the 2025 article re-dated none of them
+    assert dates["洪桥街道开展消防演练"] == ("3月5日", "")  # no year anywhere: undated
+    asked = run_qa("ask", "洪桥街道开展了什么演练？", "--index", index, "--no-reader", check=True)
+    assert "洪桥街道开展消防演练 · 日期不详" in asked.stdout  # said so where the answer cites it
+    given = _build_json("--corpus", str(corpus_copy), "--index", index, "--year", "2023")
+    assert given["dated"] == 5 and given["embedded"] == 0  # only dates changed: no text embedded again
+    dates = _dates(index)
+    assert dates["洪桥街道开展消防演练"] == ("2023-03-05", "given")
+    assert {title: dates[title] for title in seeds} == seeds  # their own year beats the given one
+    again = _build_json("--corpus", str(corpus_copy), "--index", index)  # the index keeps the given year
+    assert again["dated"] == 5 and _dates(index)["洪桥街道开展消防演练"] == ("2023-03-05", "given")
+    wrong = run_qa("build", "--corpus", str(corpus_copy), "--index", index, "--year", "23")
+    assert wrong.returncode == 2 and "--year" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -20,7 +20,7 @@ def test_seeds_give_three_articles_with_metadata(seed_articles):
                       "江西中欧班列累计开行突破2000列"]
     first, second, third = seed_articles
     assert (first.source, first.date, first.date_raw, first.date_inferred) == ("中国网", "2024-11-19", "11月19日", "article")
-    assert (second.source, second.date, second.date_inferred) == ("中国新报", "2024-11-18", "corpus")  # day from the lede
+    assert (second.source, second.date, second.date_inferred) == ("中国新报", "2024-11-18", "file")  # day from the lede
     assert third.source == ""
     # A source line that credits reporters stays as the text's first line (who reported it is a
     # question readers ask); one that credits no one leaves the text (see below).
@@ -77,9 +77,10 @@ def test_news_folder_reads_md_txt_gbk_and_jsonl():
     assert gbk.source == "本报" and "计划招募志愿者约3万名" in gbk.text
     shenzhou = by_title["神舟十九号载人飞船发射取得圆满成功"]
     assert (shenzhou.source, shenzhou.date_raw) == ("新华社", "10月30日")
-    assert shenzhou.date[5:] == "10-30" and shenzhou.date_inferred  # the year is inferred, and says so
+    # No year in the article or its file: undated, not given the year of wire.jsonl beside it.
+    assert (shenzhou.date, shenzhou.date_inferred) == ("10月30日", "")
     rain = by_title["南方多地迎来强降雨"]  # a headless .txt: the first line is the title
-    assert (rain.source, rain.date_raw, rain.date[5:]) == ("中国气象局", "11月5日", "11-05") and rain.text.startswith("11月5日，")
+    assert (rain.source, rain.date_raw, rain.date) == ("中国气象局", "11月5日", "11月5日") and rain.text.startswith("11月5日，")
     rail = by_title["我国首条跨海高铁开通运营"]
     assert (rail.source, rail.date, rail.url) == ("人民网", "2023-09-28", "https://example.com/fuxia")
 

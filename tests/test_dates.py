@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 
 import pytest
 
-from qa.corpus import load_articles, make_article, with_corpus_years
-from qa.dates import parse_date, parse_dateline
+from qa.corpus import load_articles, make_article, with_file_years
+from qa.dates import parse_date, parse_dateline, shown_date, year_named_beside_day, year_written_with_day
 from qa.stores import Location
 
 from .conftest import SHARED_DATA, run_qa
@@ -71,21 +72,55 @@ def test_metadata_lines_are_taken_out_of_the_text():
     assert (article.source, article.date, article.date_inferred) == ("国家统计局", "2023-10-18", "")
 
 
-def test_a_missing_year_comes_from_the_article_then_the_corpus():
+def test_a_missing_year_comes_from_the_article_its_path_or_its_file():
     own_day = make_article("a.md", "甲", "11月19日，大会开幕。\n2024年11月19日上午的开幕式上，多人致辞。")
     assert (own_day.date, own_day.date_inferred) == ("2024-11-19", "article")
-    dated = make_article("b.jsonl", "乙", "正文。", date="2023-07-28 16:40")
-    bare = make_article("c.jsonl", "丙", "正文。", date="07-20 22:43")
-    assert bare.date == "07-20 22:43"  # nothing to go on yet
-    _, _, filled = with_corpus_years([own_day, dated, bare])
-    assert (filled.date, filled.date_raw, filled.date_inferred) in {
-        ("2023-07-20T22:43", "07-20 22:43", "corpus"), ("2024-07-20T22:43", "07-20 22:43", "corpus")}
+    in_path = make_article("news/2023.jsonl", "乙", "正文。", date="07-20 22:43")
+    assert (in_path.date, in_path.date_inferred) == ("2023-07-20T22:43", "file")
+    dated = make_article("c.jsonl", "丙", "正文。", date="2022-07-28 16:40")
+    bare = make_article("c.jsonl", "丁", "正文。", date="07-20 22:43")
+    assert (bare.date, shown_date(bare.date)) == ("07-20 22:43", "日期不详")  # nothing in itself to go on
+    _, filled = with_file_years([dated, bare])  # the other articles of its file
+    assert (filled.date, filled.date_raw, filled.date_inferred) == ("2022-07-20T22:43", "07-20 22:43", "file")
+    assert with_file_years([bare]) == [bare]  # alone in its file: undated, and nothing else is consulted
+    assert with_file_years([dated, bare], year=2021)[1] == filled  # the user's year is for what has none
+    (given,) = with_file_years([bare], year=2021)
+    assert (given.date, given.date_inferred) == ("2021-07-20T22:43", "given")
 
 
-def test_seed_dates_are_inferred_and_say_so():
+def test_the_year_an_article_gives_its_own_day():
+    lead = "中国网 11月19日 讯（记者 王瑞芳）\n11月19日，以“实数融合”为主题的2024中国5G+工业互联网大会在武汉开幕。"
+    assert year_named_beside_day("11月19日", lead) == 2024  # the byline names the day but no year: the lead does
+    assert year_named_beside_day("11月19日", "11月19日，江西中欧班列累计开行突破2000列。") is None  # a count
+    assert year_named_beside_day("8月4日", "8月4日，会议回顾了2022年和2023年的工作。") == 2023  # the latest
+    assert year_named_beside_day("8月4日", "会议在2023年召开。\n8月4日，代表报到。") is None  # another sentence
+    assert year_written_with_day("07-20 22:43", "2023年7月20日晚，台风登陆。") == 2023
+    assert year_written_with_day("11月19日", "2024年11月9日，大会筹备。") is None  # another day
+
+
+def test_seed_dates_come_from_the_seeds_themselves():
     first, second, third = load_articles(["seeds"]).articles
     assert [a.date for a in (first, second, third)] == ["2024-11-19", "2024-11-18", "2024-11-19"]
-    assert [a.date_inferred for a in (first, second, third)] == ["article", "corpus", "corpus"]
+    # The first names 2024 beside its day; the others take the year of their file's dated article.
+    assert [a.date_inferred for a in (first, second, third)] == ["article", "file", "file"]
+
+
+def test_one_new_article_never_redates_the_others(tmp_path):
+    """The issue: one upload dated 2025 turned the seeds (2024, by their own text) into 2025 articles."""
+    shutil.copytree("seeds", tmp_path / "seeds")
+    (tmp_path / "seeds" / "later.md").write_text("# 新年音乐会举行\n\n2025年1月1日，新年音乐会在武汉举行。",
+                                                   encoding="utf-8")
+    (tmp_path / "seeds" / "drill.md").write_text("# 街道开展消防演练\n\n本报讯 3月5日，洪桥街道开展消防演练。",
+                                                   encoding="utf-8")
+    by_title = {a.title: a for a in load_articles([tmp_path / "seeds"]).articles}
+    alone = {a.title: a.date for a in load_articles(["seeds"]).articles}
+    assert {title: by_title[title].date for title in alone} == alone
+    assert by_title["新年音乐会举行"].date == "2025-01-01"
+    drill = by_title["街道开展消防演练"]  # no year anywhere: undated, whatever else is in the folder
+    assert (drill.date, drill.date_inferred, shown_date(drill.date)) == ("3月5日", "", "日期不详")
+    given = {a.title: a for a in load_articles([tmp_path / "seeds"], year=2023).articles}
+    assert (given["街道开展消防演练"].date, given["街道开展消防演练"].date_inferred) == ("2023-03-05", "given")
+    assert {title: given[title].date for title in alone} == alone  # a year of their own beats the given one
 
 
 NEWS = SHARED_DATA / "news" / "crud_news_10k.jsonl.gz"
@@ -102,3 +137,26 @@ def test_build_reports_dated_and_sourced_articles_of_real_news(tmp_path):
     assert (report["articles"], report["dated"], report["sourced"]) == (12, 12, 4)  # 人民网, 中新网, 参考消息网, 中新社
     listed = Location(tmp_path / "index").open().articles()
     assert all(a.date[:4] == "2023" for a in listed if a.date[:1].isdigit() and "-" in a.date)
+
+
+def test_a_year_given_with_an_upload_is_kept_in_its_name(tmp_path, seed_index_dir, engine):
+    from qa.config import Settings
+    from qa.errors import UploadError
+    from qa.knowledge_base import KnowledgeBase
+    from qa.live import LiveEngine
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    knowledge_base = KnowledgeBase(LiveEngine(Settings(corpus=(folder,), index_dir=seed_index_dir), engine=engine))
+    drill = "# 街道开展消防演练\n\n本报讯 3月5日，洪桥街道开展消防演练。".encode()
+    assert knowledge_base.add("演练.md", drill, year=2023.0).path.name == "演练-2023.md"  # gr.Number gives floats
+    assert knowledge_base.add("演练.md", drill, year="").path.name == "演练.md"
+    assert knowledge_base.add("2023演练.md", drill, year="2023").path.name == "2023演练.md"  # already named
+    dates = {a.path: (a.date, a.date_inferred) for a in load_articles([folder]).articles}
+    assert dates == {"articles/演练-2023.md": ("2023-03-05", "file"), "articles/演练.md": ("3月5日", ""),
+                     "articles/2023演练.md": ("2023-03-05", "file")}
+    for wrong in ("23", "二〇二三", 2023.5, 3000):
+        with pytest.raises(UploadError, match="give a year from 1900 to 2099") as refused:
+            knowledge_base.add("演练.md", drill, year=wrong)
+        assert "年份" in refused.value.zh
+    assert sorted(p.name for p in folder.iterdir()) == ["2023演练.md", "演练-2023.md", "演练.md"]  # nothing saved

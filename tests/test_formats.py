@@ -70,7 +70,8 @@ def test_fixtures_are_small_and_the_pdf_really_breaks_lines():
 def test_pdf_text_is_repaired_into_paragraphs_with_its_source_and_date():
     article = article_of(FORMATS / "news.pdf")
     assert article.title == "武汉光谷举办人工智能产业博览会"
-    assert (article.source, article.date) == ("新华社", "10月24日")
+    # The year is the one the lead names beside the day: "10月24日，2024中国光谷人工智能产业博览会…开幕".
+    assert (article.source, article.date, article.date_inferred) == ("新华社", "2024-10-24", "article")
     assert "光谷坚持双向发力，持续推动算力基础设施建设和应用场景开放，目前已建成" in article.text
     assert "副主任张建华在开幕式上介绍" in article.text
     for fact in ("展览面积达3.2万平方米", "华为、科大讯飞、小米等326家企业参展", "总算力规模超过2000P",

@@ -43,8 +43,8 @@ def test_streamed_answer_keeps_only_valid_citations(with_llm, seed_articles):
     assert sent["body"]["stream"] is True and "[1]" in sent["body"]["messages"][1]["content"]
 
 
-@pytest.mark.parametrize("model, notice", [("broken", "LLM unavailable"), ("slow", "LLM unavailable"),
-                                            ("nocite", "cited no source")])
+@pytest.mark.parametrize("model, notice", [("broken", "大模型暂不可用"), ("slow", "大模型暂不可用"),
+                                            ("nocite", "没有引用来源")])
 def test_failures_fall_back_to_the_extractive_answer(with_llm, model, notice):
     engine = with_llm(model, timeout=1.0)
     answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
@@ -57,7 +57,7 @@ def test_unreachable_server_falls_back(engine):
         answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
     finally:
         engine.llm = None
-    assert "LLM unavailable" in answer.notice and answer.citations
+    assert "大模型暂不可用" in answer.notice and answer.citations
 
 
 def test_llm_saying_not_found_abstains(with_llm):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from qa.build import build, index_is_current
 from qa.config import Settings
-from qa.corpus import Article, load_articles
+from qa.corpus import Article, load_articles, make_article
 from qa.engine import Engine
 from qa.index import build_index
-from qa.stores import Location
+from qa.stores import FORMAT_VERSION, Location
 from qa.text import lexical_terms
 
 from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, _free_port, needs_chromium, read_jsonl, run_qa, served_chat
@@ -111,6 +113,44 @@ def test_milvus_updates_touch_only_the_changed_articles(tmp_path, seed_articles)
     assert {a.id for a in store.articles()} == {a.id for a in seed_articles[1:]}
     found = store.chunks([k for k, _ in store.lexical_search(lexical_terms("工业互联网 图书馆 中欧班列"), 50)])
     assert {c.article_id for c in found.values()} <= {a.id for a in seed_articles[1:]}
+
+
+WIRE = make_article("wire/x.md", "德国二季度经济停滞", "人民网柏林7月28日电 （记者刘仲华、张慧中）德国联邦统计局28日公布数据。")
+
+
+@pytest.mark.parametrize("milvus", [False, True])
+def test_both_stores_keep_the_outlet_and_reporters(tmp_path, seed_articles, milvus):
+    location = Location(tmp_path / "index", uri=str(tmp_path / "qa.db") if milvus else "", collection="bylines")
+    build_index([*seed_articles, WIRE], location, HashingEmbedder(), 160, 1, progress=False)
+    store = location.open()
+    credited = {a.title: (a.source, a.reporters) for a in store.articles()}
+    assert credited["2024 中国 5G+ 工业互联网大会在武汉开幕"] == ("中国网", ("王瑞芳",))
+    assert credited["洪桥街道：加速“一户一档”构建，助推“全民参保”进程"] == ("中国新报", ("罗志雄",))
+    assert credited["江西中欧班列累计开行突破2000列"] == ("", ())
+    assert credited[WIRE.title] == ("人民网", ("刘仲华", "张慧中"))
+    assert [a.title for a in store.articles_by_byline("张慧中")] == [WIRE.title]
+    assert [a.title for a in store.articles_by_byline("中国新报")] == ["洪桥街道：加速“一户一档”构建，助推“全民参保”进程"]
+    assert store.articles_by_byline("张慧") == store.articles_by_byline("张三") == []
+
+
+def test_an_index_of_the_format_before_reporters_answers_then_is_rebuilt_without_embedding(tmp_path, corpus_copy):
+    """A format-3 index (articles without reporters) still opens and answers; `qa build` sees it is out of
+    date and rebuilds it in full, reusing every vector, and the reporters are then known."""
+    settings = Settings(corpus=(corpus_copy,), index_dir=tmp_path / "index")
+    first = build(settings, progress=False, embedder=HashingEmbedder())
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps({**manifest, "format": 3}), encoding="utf-8")
+    with sqlite3.connect(tmp_path / "index" / "store.db") as db:
+        db.execute("ALTER TABLE articles DROP COLUMN reporters")
+    old = Location(tmp_path / "index").open()
+    assert [a.reporters for a in old.articles()] == [(), (), ()]
+    assert [a.source for a in old.articles_by_byline("中国网")] == ["中国网"] and old.articles_by_byline("王瑞芳") == []
+    assert not index_is_current(settings)
+    again = build(settings, progress=False, embedder=HashingEmbedder())
+    assert (again.embedded, again.sentences_embedded, again.chunks) == (0, 0, first.chunks)
+    rebuilt = Location(tmp_path / "index").open()
+    assert rebuilt.manifest.format == FORMAT_VERSION and index_is_current(settings)
+    assert [a.title for a in rebuilt.articles_by_byline("王瑞芳")] == ["2024 中国 5G+ 工业互联网大会在武汉开幕"]
 
 
 def test_store_and_collection_on_every_command(tmp_path):

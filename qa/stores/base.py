@@ -18,7 +18,11 @@ import numpy as np
 from ..chunking import Chunk, Sentence
 from ..errors import IndexMismatchError
 
-FORMAT_VERSION = 3  # 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
+# 4: articles keep their reporters; 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
+FORMAT_VERSION = 4
+# Formats a store still reads (an older one answers, knowing less, until `qa build` rebuilds it in full).
+READABLE_FORMATS = (3, 4)
+REPORTER_SEPARATOR = "、"  # reporters in one text field ("刘仲华、张慧中"), as bylines write them
 ARTICLE_SPAN = 1 << 20  # positions per article in a chunk or sentence key
 
 
@@ -29,6 +33,16 @@ def record_key(article_num: int, position: int) -> int:
 
 def article_num_of(key: int) -> int:
     return key // ARTICLE_SPAN
+
+
+def joined_reporters(reporters: tuple[str, ...] | list[str]) -> str:
+    """Reporters as one stored text field."""
+    return REPORTER_SEPARATOR.join(reporters)
+
+
+def split_reporters(stored: str | None) -> tuple[str, ...]:
+    """Reporters from their stored text field."""
+    return tuple(r for r in (stored or "").split(REPORTER_SEPARATOR) if r)
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class IndexedArticle:
     text_key: str = ""  # a hash of its text: the key of its story signature
     num: int = 0  # the store's number for it: its records' keys start at num × ARTICLE_SPAN
     content: str = ""  # a hash of everything the index takes from it: changed content → re-indexed
+    reporters: tuple[str, ...] = ()  # as the byline credits them ("王瑞芳"); `source` is the outlet
 
     def listing(self) -> dict:
         """What `articles.jsonl`-style listings and the API show of it."""
@@ -76,6 +91,7 @@ class Manifest:
     seconds: float = 0.0
     corpus: list[str] = field(default_factory=list)
     corpus_fingerprint: str = ""
+    year: int | None = None  # the year given for dates without one (`qa build --year`), kept for later builds
     dataset: str = ""
     segments: list[dict] = field(default_factory=list)  # the local store's immutable parts
     backend: dict = field(default_factory=dict)  # the Milvus store's build and term totals
@@ -85,9 +101,10 @@ class Manifest:
         """The manifest, or IndexMismatchError saying how to mend it."""
         if not isinstance(raw, dict):
             raise IndexMismatchError(f"the index at {where} is damaged (unreadable manifest): rebuild it with `qa build`")
-        if raw.get("format") != FORMAT_VERSION:
-            raise IndexMismatchError(f"the index at {where} has format {raw.get('format')}, this version reads "
-                                     f"{FORMAT_VERSION}: rebuild it with `qa build` (unchanged texts are not embedded again)")
+        if raw.get("format") not in READABLE_FORMATS:
+            readable = " and ".join(map(str, READABLE_FORMATS))
+            raise IndexMismatchError(f"the index at {where} has format {raw.get('format')}, this version reads {readable}: "
+                                     "rebuild it with `qa build` (unchanged texts are not embedded again)")
         known = {f.name for f in fields(cls)}
         try:
             return cls(**{k: v for k, v in raw.items() if k in known})
@@ -178,6 +195,9 @@ class Store(Protocol):
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         """The articles with these ids."""
+
+    def articles_by_byline(self, name: str) -> list[IndexedArticle]:
+        """The articles crediting `name`, as one of their reporters or as their source (outlet)."""
 
     def story_members(self, stories: list[str]) -> dict[str, list[IndexedArticle]]:
         """The articles of each story, earliest first."""

@@ -27,7 +27,8 @@ import numpy as np
 
 from ..chunking import Chunk, Sentence
 from ..errors import IndexMismatchError, IndexMissingError
-from .base import ARTICLE_SPAN, Changes, IndexedArticle, Manifest, StoredSentence, article_num_of
+from .base import (ARTICLE_SPAN, FORMAT_VERSION, REPORTER_SEPARATOR, Changes, IndexedArticle, Manifest,
+                   StoredSentence, article_num_of, joined_reporters, split_reporters)
 from .segment import Segment, idf
 
 MAX_SEGMENTS = 4  # beyond this many, the segments after the first are merged into one
@@ -37,7 +38,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     num INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT,
     chunks INTEGER, date_inferred TEXT, story TEXT, text_key TEXT, content TEXT, signature BLOB,
-    added INTEGER NOT NULL, removed INTEGER);
+    added INTEGER NOT NULL, removed INTEGER, reporters TEXT);
 CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
 CREATE INDEX IF NOT EXISTS articles_story ON articles(story);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS sentences (
     key INTEGER PRIMARY KEY, article_id TEXT, text TEXT, start INTEGER, end INTEGER, hash TEXT, vector BLOB);
 CREATE INDEX IF NOT EXISTS sentences_hash ON sentences(hash);
 """
-_ARTICLE_COLUMNS = "id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, content"
+_ARTICLE_COLUMNS = "id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, content, reporters"
+_FORMAT_3_COLUMNS = _ARTICLE_COLUMNS.replace(", reporters", ", ''")  # its table has no reporters column
 _CHUNK_COLUMNS = "key, id, article_id, title, source, date, text, start, end"
 _TERM_SEPARATOR = "\x1f"
 _SQL_BATCH = 900  # parameters per IN (…): under SQLite's limit
@@ -74,7 +76,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 
 def _article(row: tuple) -> IndexedArticle:
-    return IndexedArticle(*row)
+    return IndexedArticle(*row[:-1], reporters=split_reporters(row[-1]))
 
 
 def _batches(items: list, size: int = _SQL_BATCH):
@@ -141,6 +143,11 @@ class LocalStore:
             connection.executescript("PRAGMA journal_mode=WAL;" + _SCHEMA)
             self._local.connection = connection
         return connection
+
+    @property
+    def _columns(self) -> str:
+        """The article columns this store's format has."""
+        return _ARTICLE_COLUMNS if self.manifest.format >= FORMAT_VERSION else _FORMAT_3_COLUMNS
 
     def _visible(self, alias: str = "") -> str:
         g = int(self.manifest.generation)
@@ -250,22 +257,31 @@ class LocalStore:
         return None
 
     def articles(self, limit: int | None = None) -> list[IndexedArticle]:
-        rows = self._db().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {self._visible()} ORDER BY num"
+        rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} ORDER BY num"
                                   + (f" LIMIT {int(limit)}" if limit is not None else ""))
         return [_article(row) for row in rows]
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         found = {}
         for batch in _batches(list(dict.fromkeys(ids))):
-            rows = self._db().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {self._visible()} "
+            rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} "
                                       f"AND id IN ({','.join('?' * len(batch))}) ORDER BY num", batch)
             found.update((a.id, a) for a in map(_article, rows))
         return found
 
+    def articles_by_byline(self, name: str) -> list[IndexedArticle]:
+        where, values = "source = ?", [name]
+        if self._columns == _ARTICLE_COLUMNS:  # a format-3 store keeps no reporters
+            where += " OR instr(? || reporters || ?, ?) > 0"
+            values += [REPORTER_SEPARATOR, REPORTER_SEPARATOR, f"{REPORTER_SEPARATOR}{name}{REPORTER_SEPARATOR}"]
+        rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} AND ({where}) "
+                                  "ORDER BY num", values)
+        return [_article(row) for row in rows]
+
     def story_members(self, stories: list[str]) -> dict[str, list[IndexedArticle]]:
         found: dict[str, list[IndexedArticle]] = {}
         for batch in _batches(list(dict.fromkeys(stories))):
-            rows = self._db().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {self._visible()} "
+            rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} "
                                       f"AND story IN ({','.join('?' * len(batch))}) ORDER BY num", batch)
             for article in map(_article, rows):
                 found.setdefault(article.story, []).append(article)
@@ -345,9 +361,10 @@ class LocalStore:
         signatures = changes.signatures if changes.signatures is not None else [None] * len(changes.added)
         db.executemany(
             "INSERT INTO articles (id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, "
-            "content, signature, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "content, signature, added, reporters) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(a.id, a.title, a.source, a.date, a.url, a.path, a.chunks, a.date_inferred, a.story, a.text_key, a.num,
-              a.content, None if s is None else np.asarray(s, np.uint64).tobytes(), generation)
+              a.content, None if s is None else np.asarray(s, np.uint64).tobytes(), generation,
+              joined_reporters(a.reporters))
              for a, s in zip(changes.added, signatures)])
         db.executemany(
             "INSERT INTO chunks (key, id, article_id, title, source, date, text, start, end, hash, terms, vector) "

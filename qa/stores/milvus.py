@@ -36,7 +36,8 @@ import numpy as np
 
 from ..chunking import Chunk, Sentence
 from ..errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
-from .base import Changes, IndexedArticle, Manifest, StoredSentence, article_num_of
+from .base import (FORMAT_VERSION, Changes, IndexedArticle, Manifest, StoredSentence,
+                   article_num_of, joined_reporters, split_reporters)
 
 K1, B = 1.5, 0.75  # bm25s' defaults
 NOT_REMOVED = 1 << 62
@@ -46,7 +47,8 @@ _clients: dict[str, object] = {}
 _loaded: set[tuple[str, str]] = set()  # (uri, meta collection) known to exist and loaded
 _clients_lock = threading.Lock()
 _ARTICLE_FIELDS = ["id", "title", "source", "date", "url", "path", "chunks", "date_inferred", "story", "text_key",
-                   "num", "content"]
+                   "num", "content", "reporters"]
+_FORMAT_3_FIELDS = _ARTICLE_FIELDS[:-1]  # its collections have no reporters field
 _CHUNK_FIELDS = ["key", "id", "article_id", "title", "source", "date", "text", "start", "end"]
 
 
@@ -307,9 +309,14 @@ class MilvusStore:
         best = min(rows, key=lambda r: (r["end"] - r["start"], r["key"]), default=None)
         return Chunk(*(best[f] for f in _CHUNK_FIELDS[1:])) if best else None
 
+    @property
+    def _fields(self) -> list[str]:
+        """The article fields this store's format has."""
+        return _ARTICLE_FIELDS if self.manifest.format >= FORMAT_VERSION else _FORMAT_3_FIELDS
+
     def _articles(self, where: str) -> list[IndexedArticle]:
-        rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", _ARTICLE_FIELDS)
-        return [IndexedArticle(*(r[f] for f in _ARTICLE_FIELDS)) for r in sorted(rows, key=lambda r: r["num"])]
+        rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", self._fields)
+        return [_indexed_article(r) for r in sorted(rows, key=lambda r: r["num"])]
 
     def articles(self, limit: int | None = None) -> list[IndexedArticle]:
         return self._articles("")[:limit]  # Milvus returns rows in no set order: all of them, then the first
@@ -317,6 +324,12 @@ class MilvusStore:
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         ids = list(dict.fromkeys(ids))
         return {a.id: a for a in self._articles(f"id in {_quoted(ids)}")} if ids else {}
+
+    def articles_by_byline(self, name: str) -> list[IndexedArticle]:
+        where = f"source == {json.dumps(name, ensure_ascii=False)}"
+        if "reporters" in self._fields and not re.search(r'[%_\\"]', name):  # no LIKE wildcards to escape
+            where += f' or reporters like "%{name}%"'
+        return [a for a in self._articles(f"({where})") if a.source == name or name in a.reporters]
 
     def story_members(self, stories: list[str]) -> dict[str, list[IndexedArticle]]:
         found: dict[str, list[IndexedArticle]] = {}
@@ -378,7 +391,8 @@ class MilvusStore:
 
     def _insert(self, changes: Changes, generation: int, average: float) -> None:
         signatures = changes.signatures if changes.signatures is not None else [None] * len(changes.added)
-        articles = [{**{f: getattr(a, f) for f in _ARTICLE_FIELDS}, "signature": "" if s is None else
+        articles = [{**{f: getattr(a, f) for f in _ARTICLE_FIELDS}, "reporters": joined_reporters(a.reporters),
+                     "signature": "" if s is None else
                      np.asarray(s, np.uint64).tobytes().hex(), "added": generation, "removed": NOT_REMOVED,
                      "marker": [0.0, 0.0]} for a, s in zip(changes.added, signatures)]
         chunks = [{"key": key, "id": c.id, "article_id": c.article_id, "title": c.title, "source": c.source,
@@ -439,6 +453,11 @@ class MilvusStore:
             self.client.delete(self.names["articles"], filter=f"num in {batch}")
 
 
+def _indexed_article(row: dict) -> IndexedArticle:
+    """An article from its row (reporters in one text field; none in a format-3 row)."""
+    return IndexedArticle(*(row[f] for f in _FORMAT_3_FIELDS), reporters=split_reporters(row.get("reporters")))
+
+
 def _rows(vectors: np.ndarray | None, n: int):
     return vectors if vectors is not None else [None] * n
 
@@ -466,7 +485,8 @@ def _create(client, name: str, part: str, dim: int) -> None:
         schema.add_field("df", DataType.INT64)
     elif part == "articles":
         schema.add_field("num", DataType.INT64, is_primary=True)
-        for field in ("id", "title", "source", "date", "url", "path", "date_inferred", "story", "text_key", "content"):
+        for field in ("id", "title", "source", "date", "url", "path", "date_inferred", "story", "text_key", "content",
+                      "reporters"):
             schema.add_field(field, **(text if field in ("title", "url", "path") else short))
         schema.add_field("chunks", DataType.INT64)
         schema.add_field("signature", **text)

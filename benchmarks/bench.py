@@ -189,7 +189,7 @@ def bench_users(url: str, questions: list[str], users: int) -> list[float]:
 
 
 def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int) -> dict:
-    starts, rss = [], []
+    starts, ready, rss = [], [], []
     latencies: dict[int, list[tuple[float, float]]] = {n: [] for n in USERS}
     for _ in range(repeat):
         port = _free_port()
@@ -208,6 +208,7 @@ def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int)
             starts.append(time.perf_counter() - started)
             from gradio_client import Client
 
+            ready.append(_reader_ready(f"http://127.0.0.1:{port}/", started))
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
             for q in questions[:20]:
                 client.predict(q, api_name="/ask")
@@ -220,11 +221,23 @@ def bench_chat(index_dir: Path, corpus: Path, questions: list[str], repeat: int)
         finally:
             process.terminate()
             process.wait()
-    result = {"cold_start_to_200_s": statistics.median(starts), "chat_peak_rss_mb": statistics.median(rss)}
+    result = {"cold_start_to_200_s": statistics.median(starts), "chat_peak_rss_mb": statistics.median(rss),
+              "reader_ready_s": statistics.median(ready)}
     for users, runs in latencies.items():
         result[f"users_{users}_p50_ms"] = 1000 * statistics.median(p50 for p50, _ in runs)
         result[f"users_{users}_p95_ms"] = 1000 * statistics.median(p95 for _, p95 in runs)
     return result
+
+
+def _reader_ready(url: str, started: float, seconds: float = 300) -> float:
+    """Seconds from launch until the chat's reader has loaded in the background (the users' lines
+    below are measured with it)."""
+    while time.perf_counter() - started < seconds:
+        with urllib.request.urlopen(url + "v1/models", timeout=5) as response:
+            if json.loads(response.read())["data"][0].get("reader") != "loading":
+                return time.perf_counter() - started
+        time.sleep(0.2)
+    raise RuntimeError(f"the reader did not load within {seconds} s")
 
 
 def bench_build_rss(corpus: Path, workdir: Path, repeat: int) -> dict:
@@ -296,7 +309,8 @@ def table(results: dict) -> str:
             f"({q['bf16_questions']} questions)", "fp32 " + f"{q['retrieve_read_p50_ms']:.1f} ms",
             ("CPU has bf16" if q["cpu_bf16"] else "no AMX/AVX-512 BF16 here") + " (goal ≤ 70 ms with bf16)"))
           if "retrieve_read_p50_ms" in q else ()),
-        ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s", "", "goal ≤ 5 s"),
+        ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s",
+         f"reader loaded in the background after {c['reader_ready_s']:.1f} s", "goal ≤ 5 s"),
         *((f"{n} user{'s' if n > 1 else ''} at once: /ask p50 / p95",
            f"{c[f'users_{n}_p50_ms']:.0f} / {c[f'users_{n}_p95_ms']:.0f} ms",
            f"1 user {c['users_1_p50_ms']:.0f} ms", f"{c[f'users_{n}_p50_ms'] / c['users_1_p50_ms']:.2f}×")

@@ -3,7 +3,8 @@
 The reader scores, in each hit, its best span against "no answer" (`Span.margin`). The best
 margin over the hits decides: below the refusal threshold the answer step refuses; above it the
 reply quotes the sentence holding the span (cut to its clauses around the span when long), led by
-the short answer itself when the reader is sure ("武汉[1]").
+the short answer itself when the reader is sure ("武汉[1]"); when it is not, the sentence of the
+runner-up span follows (another passage's, or another sentence of the same one).
 """
 from __future__ import annotations
 
@@ -62,8 +63,17 @@ def read_answer(question: str, spans: list[Span], hits: list[Hit], thresholds: T
         return abstain(question, hits)
     best = spans[0]
     quote = sentence_quote(hits[best.passage], best)
-    answer = compose(question, [quote])
+    quotes = [quote]
+    if best.margin < thresholds.short_above:  # unsure: the runner-up's sentence too, when it is another
+        runner = next((q for q in (sentence_quote(hits[s.passage], s) for s in spans[1:] if s.text)
+                       if not _overlaps(q, quote)), None)
+        quotes += [runner] if runner else []
+    answer = compose(question, quotes)
     answer.short = best.text
     if best.margin >= thresholds.short_above and best.text != quote.text.strip():
         answer.text = f"{best.text}[1]\n{answer.text}"
     return answer
+
+
+def _overlaps(a: Quote, b: Quote) -> bool:
+    return a.hit.chunk.article_id == b.hit.chunk.article_id and a.start < b.end and b.start < a.end

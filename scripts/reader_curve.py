@@ -62,7 +62,7 @@ def read_questions(dataset, engine) -> list[dict]:
             ranked, engine.scorer.keep_ratio, weights)).text) if ranked else ""
         rows.append({
             "id": question.id, "answerable": question.gold is not None,
-            "kind": dict(question.groups).get("kind", ""),
+            "kind": dict(question.groups).get("kind", ""), "query": query, "focus": focus,
             "scorer_hit": any(a in scorer_quote for a in question.answers), "scorer_chars": len(scorer_quote),
             "spans": [{"passage": s.passage, "margin": round(s.margin, 3), "text": s.text,
                        "holds": any(a in hits[s.passage].chunk.text for a in question.answers),
@@ -101,11 +101,15 @@ def main() -> None:
     parser.add_argument("--png", type=Path)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--write", action="store_true", help="store the chosen threshold beside the weights")
+    parser.add_argument("--rows", type=Path, help="a --json of an earlier run: its questions, not read again")
     args = parser.parse_args()
-    dataset = load_dataset(args.dataset)
-    settings = Settings.load(reader=str(args.reader))
-    engine = open_engine(dataset, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", False)
-    rows = read_questions(dataset, engine)
+    if args.rows:  # the questions as read by an earlier run of this script (its --json)
+        rows = json.loads(args.rows.read_text())["rows"]
+    else:
+        dataset = load_dataset(args.dataset)
+        settings = Settings.load(reader=str(args.reader))
+        engine = open_engine(dataset, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", False)
+        rows = read_questions(dataset, engine)
     pos = [r for r in rows if r["answerable"]]
     neg = [r for r in rows if not r["answerable"]]
     summary = {"answerable": len(pos), "unanswerable": len(neg),

@@ -286,7 +286,13 @@ def evaluate(args: argparse.Namespace) -> dict:
     from qa.reader import Reader
 
     torch.set_num_threads(args.threads)
-    reader = Reader.load(Path(args.evaluate), bf16=args.bf16)
+    if Path(args.evaluate).name == "checkpoint.pt":  # a run's float32 layers, before int8 packing
+        e5 = E5File()
+        model = build_model(e5)
+        model.load_state_dict(torch.load(args.evaluate, map_location="cpu", weights_only=False)["model"])
+        reader = Reader(model, e5, bf16=args.bf16)
+    else:
+        reader = Reader.load(Path(args.evaluate), bf16=args.bf16)
     results = {}
     for name in args.sets.split(","):
         examples = load_examples([name], args.seed, 1.0)
@@ -335,7 +341,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--evaluate", help="a reader.pt to measure instead of training")
+    parser.add_argument("--evaluate", help="a reader.pt (or a run's float32 checkpoint.pt) to measure instead of training")
     parser.add_argument("--json", help="write the evaluation here")
     args = parser.parse_args()
     if args.evaluate:

@@ -153,3 +153,24 @@ def test_the_reader_leads_with_the_span_and_quotes_the_one_sentence_that_holds_i
     article = next(a for a in seed_articles if a.id == citation.article_id)
     assert article.text[citation.start:citation.end] == citation.quote
     assert answer.to_json()["short_answer"] == "武汉"
+
+
+def test_an_unsure_reader_quotes_the_runner_up_sentence_too_and_a_sure_one_only_its_own(engine, seed_articles):
+    from qa.reader import Thresholds
+    from qa.span_answer import best_spans, read_answer
+
+    question = "2024中国5G+工业互联网大会在哪里开幕？"
+    query, hits = engine.search(question, [])
+    hits = engine.with_lead(hits[:engine.settings.top_k])
+    spans = best_spans(engine.reader.wait(), query, hits)
+    margin = spans[0].margin
+    sure = read_answer(question, spans, hits, Thresholds(refuse_below=margin - 10, short_above=margin))
+    unsure = read_answer(question, spans, hits, Thresholds(refuse_below=margin - 10, short_above=margin + 1))
+    assert len(sure.citations) == 1 and sure.text.startswith("武汉[1]\n")
+    assert len(unsure.citations) == 2 and not unsure.text.startswith("武汉[1]\n")
+    first, runner = unsure.citations
+    assert first.quote == sure.citations[0].quote  # the best span's sentence first
+    assert first.article_id != runner.article_id or first.end <= runner.start or runner.end <= first.start
+    for citation in unsure.citations:
+        article = next(a for a in seed_articles if a.id == citation.article_id)
+        assert article.text[citation.start:citation.end] == citation.quote

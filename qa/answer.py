@@ -35,6 +35,8 @@ class Citation:
     score: float
     also: tuple[str, ...] = ()  # other outlets that ran the same story ("另见")
     reporters: tuple[str, ...] = ()  # who the article's byline credits; `source` is its outlet
+    url: str = ""  # the article's original web address, when it came from the web
+    origin: str = ""  # "ocr": the quote was read off an image (may hold misread characters); "summary": a feed's summary
 
 
 @dataclass

@@ -226,10 +226,12 @@ class Engine:
                 if chosen[story_of.get(h.chunk.article_id, h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
 
     def described(self, citations: list[Citation]) -> list[Citation]:
-        """The citations with what the store knows of their articles: reporters, other outlets ("另见")."""
+        """The citations with what the store knows of their articles: reporters, web address, origin, other
+        outlets ("另见")."""
         listed = self.store.articles_by_id([c.article_id for c in citations]) if citations else {}
-        return [replace(c, also=self.also_ran(c.article_id),
-                        reporters=listed[c.article_id].reporters if c.article_id in listed else ()) for c in citations]
+        known = {c.article_id: listed.get(c.article_id) for c in citations}
+        return [replace(c, also=self.also_ran(c.article_id), reporters=a.reporters, url=a.url, origin=a.origin)
+                if (a := known[c.article_id]) else replace(c, also=self.also_ran(c.article_id)) for c in citations]
 
     def also_ran(self, article_id: str) -> tuple[str, ...]:
         """The other outlets (or titles) of the article's story, for "另见"."""

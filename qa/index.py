@@ -65,7 +65,7 @@ class BuildReport:
 def content_key(article: Article) -> str:
     """A hash of everything the index takes from an article: a change means re-indexing it."""
     fields = (article.id, article.title, article.source, article.date, article.url, article.path,
-              article.date_inferred, article.text, joined_reporters(article.reporters))
+              article.date_inferred, article.text, joined_reporters(article.reporters), article.origin)
     return hashlib.sha1("\0".join(fields).encode("utf-8")).hexdigest()
 
 
@@ -246,7 +246,7 @@ def _parts(plan: _Plan, cache: _VectorCache, embedder: Embedder, chunk_size: int
             part.added.append(IndexedArticle(article.id, article.title, article.source, article.date, article.url,
                                              article.path, len(chunks), article.date_inferred,
                                              plan.stories.get(article.id, article.id), text_key(article.text),
-                                             num, key, article.reporters))
+                                             num, key, article.reporters, article.origin))
         chunk_texts = {c.content_hash: c.embed_text for _, c, _, _ in part.chunks}
         sentence_texts = {s.content_hash: s.text for _, s, _ in part.sentences}
         vectors = cache.lookup(list(chunk_texts) + list(sentence_texts))

@@ -21,7 +21,7 @@ def test_ask_json(seed_index_dir):
     assert set(answer) >= {"question", "answer", "abstained", "citations"}
     assert answer["abstained"] is False and "俄罗斯" in answer["answer"]
     assert set(answer["citations"][0]) == {"n", "article_id", "title", "source", "date", "quote",
-                                           "start", "end", "score", "also", "reporters"}
+                                           "start", "end", "score", "also", "reporters", "url", "origin"}
 
 
 def test_ask_abstains_out_of_corpus(seed_index_dir):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -131,6 +132,32 @@ def test_both_stores_keep_the_outlet_and_reporters(tmp_path, seed_articles, milv
     assert [a.title for a in store.articles_by_byline("张慧中")] == [WIRE.title]
     assert [a.title for a in store.articles_by_byline("中国新报")] == ["洪桥街道：加速“一户一档”构建，助推“全民参保”进程"]
     assert store.articles_by_byline("张慧") == store.articles_by_byline("张三") == []
+
+
+@pytest.mark.parametrize("milvus", [False, True])
+def test_both_stores_keep_where_an_articles_text_came_from(tmp_path, seed_articles, milvus):
+    """OCR'd text and a feed's summary are said beside their quotes: the store keeps the origin and the address."""
+    location = Location(tmp_path / "index", uri=str(tmp_path / "qa.db") if milvus else "", collection="origins")
+    shot = replace(seed_articles[0], origin="ocr")
+    summary = replace(WIRE, origin="summary", url="https://example.com/news/1.html")
+    build_index([shot, summary, *seed_articles[1:]], location, HashingEmbedder(), 160, 1, progress=False)
+    kept = {a.title: (a.origin, a.url) for a in location.open().articles()}
+    assert kept[shot.title] == ("ocr", "") and kept[WIRE.title] == ("summary", "https://example.com/news/1.html")
+    assert {kept[a.title][0] for a in seed_articles[1:]} == {""}
+
+
+def test_an_index_of_the_format_before_origins_answers_then_is_rebuilt_without_embedding(tmp_path, corpus_copy):
+    settings = Settings(corpus=(corpus_copy,), index_dir=tmp_path / "index")
+    build(settings, progress=False, embedder=HashingEmbedder())
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps({**manifest, "format": 4}), encoding="utf-8")
+    with sqlite3.connect(tmp_path / "index" / "store.db") as db:
+        db.execute("ALTER TABLE articles DROP COLUMN origin")
+    old = Location(tmp_path / "index").open()
+    assert [a.origin for a in old.articles()] == ["", "", ""] and old.articles()[0].reporters == ("王瑞芳",)
+    again = build(settings, progress=False, embedder=HashingEmbedder())
+    assert (again.embedded, again.sentences_embedded) == (0, 0)
+    assert Location(tmp_path / "index").open().manifest.format == FORMAT_VERSION
 
 
 def test_an_index_of_the_format_before_reporters_answers_then_is_rebuilt_without_embedding(tmp_path, corpus_copy):

@@ -18,10 +18,10 @@ import numpy as np
 from ..chunking import Chunk, Sentence
 from ..errors import IndexMismatchError
 
-# 4: articles keep their reporters; 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
-FORMAT_VERSION = 4
+# 5: articles keep their origin (OCR, a feed's summary); 4: their reporters; 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
+FORMAT_VERSION = 5
 # Formats a store still reads (an older one answers, knowing less, until `qa build` rebuilds it in full).
-READABLE_FORMATS = (3, 4)
+READABLE_FORMATS = (3, 4, 5)
 REPORTER_SEPARATOR = "、"  # reporters in one text field ("刘仲华、张慧中"), as bylines write them
 ARTICLE_SPAN = 1 << 20  # positions per article in a chunk or sentence key
 
@@ -62,6 +62,7 @@ class IndexedArticle:
     num: int = 0  # the store's number for it: its records' keys start at num × ARTICLE_SPAN
     content: str = ""  # a hash of everything the index takes from it: changed content → re-indexed
     reporters: tuple[str, ...] = ()  # as the byline credits them ("王瑞芳"); `source` is the outlet
+    origin: str = ""  # "" the file's own text; "ocr" read off an image; "summary" a feed's summary of the page
 
     def listing(self) -> dict:
         """What `articles.jsonl`-style listings and the API show of it."""

@@ -38,7 +38,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     num INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT,
     chunks INTEGER, date_inferred TEXT, story TEXT, text_key TEXT, content TEXT, signature BLOB,
-    added INTEGER NOT NULL, removed INTEGER, reporters TEXT);
+    added INTEGER NOT NULL, removed INTEGER, reporters TEXT, origin TEXT);
 CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
 CREATE INDEX IF NOT EXISTS articles_story ON articles(story);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -49,8 +49,11 @@ CREATE TABLE IF NOT EXISTS sentences (
     key INTEGER PRIMARY KEY, article_id TEXT, text TEXT, start INTEGER, end INTEGER, hash TEXT, vector BLOB);
 CREATE INDEX IF NOT EXISTS sentences_hash ON sentences(hash);
 """
-_ARTICLE_COLUMNS = "id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, content, reporters"
-_FORMAT_3_COLUMNS = _ARTICLE_COLUMNS.replace(", reporters", ", ''")  # its table has no reporters column
+_ARTICLE_COLUMNS = ("id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, content, "
+                    "reporters, origin")
+# Older stores' tables lack the later columns: read as empty.
+_COLUMNS_OF_FORMAT = {4: _ARTICLE_COLUMNS.replace(", origin", ", ''"),
+                      3: _ARTICLE_COLUMNS.replace(", reporters, origin", ", '', ''")}
 _CHUNK_COLUMNS = "key, id, article_id, title, source, date, text, start, end"
 _TERM_SEPARATOR = "\x1f"
 _SQL_BATCH = 900  # parameters per IN (…): under SQLite's limit
@@ -76,7 +79,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 
 def _article(row: tuple) -> IndexedArticle:
-    return IndexedArticle(*row[:-1], reporters=split_reporters(row[-1]))
+    return IndexedArticle(*row[:-2], reporters=split_reporters(row[-2]), origin=row[-1] or "")
 
 
 def _batches(items: list, size: int = _SQL_BATCH):
@@ -147,7 +150,7 @@ class LocalStore:
     @property
     def _columns(self) -> str:
         """The article columns this store's format has."""
-        return _ARTICLE_COLUMNS if self.manifest.format >= FORMAT_VERSION else _FORMAT_3_COLUMNS
+        return _COLUMNS_OF_FORMAT.get(self.manifest.format, _ARTICLE_COLUMNS)
 
     def _visible(self, alias: str = "") -> str:
         g = int(self.manifest.generation)
@@ -271,7 +274,7 @@ class LocalStore:
 
     def articles_by_byline(self, name: str) -> list[IndexedArticle]:
         where, values = "source = ?", [name]
-        if self._columns == _ARTICLE_COLUMNS:  # a format-3 store keeps no reporters
+        if self.manifest.format >= 4:  # a format-3 store keeps no reporters
             where += " OR instr(? || reporters || ?, ?) > 0"
             values += [REPORTER_SEPARATOR, REPORTER_SEPARATOR, f"{REPORTER_SEPARATOR}{name}{REPORTER_SEPARATOR}"]
         rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} AND ({where}) "
@@ -361,10 +364,10 @@ class LocalStore:
         signatures = changes.signatures if changes.signatures is not None else [None] * len(changes.added)
         db.executemany(
             "INSERT INTO articles (id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, "
-            "content, signature, added, reporters) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "content, signature, added, reporters, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [(a.id, a.title, a.source, a.date, a.url, a.path, a.chunks, a.date_inferred, a.story, a.text_key, a.num,
               a.content, None if s is None else np.asarray(s, np.uint64).tobytes(), generation,
-              joined_reporters(a.reporters))
+              joined_reporters(a.reporters), a.origin)
              for a, s in zip(changes.added, signatures)])
         db.executemany(
             "INSERT INTO chunks (key, id, article_id, title, source, date, text, start, end, hash, terms, vector) "

@@ -47,8 +47,9 @@ _clients: dict[str, object] = {}
 _loaded: set[tuple[str, str]] = set()  # (uri, meta collection) known to exist and loaded
 _clients_lock = threading.Lock()
 _ARTICLE_FIELDS = ["id", "title", "source", "date", "url", "path", "chunks", "date_inferred", "story", "text_key",
-                   "num", "content", "reporters"]
-_FORMAT_3_FIELDS = _ARTICLE_FIELDS[:-1]  # its collections have no reporters field
+                   "num", "content", "reporters", "origin"]
+_FORMAT_3_FIELDS = _ARTICLE_FIELDS[:-2]  # its collections have no reporters or origin field
+_FIELDS_OF_FORMAT = {3: _FORMAT_3_FIELDS, 4: _ARTICLE_FIELDS[:-1]}
 _CHUNK_FIELDS = ["key", "id", "article_id", "title", "source", "date", "text", "start", "end"]
 
 
@@ -312,7 +313,7 @@ class MilvusStore:
     @property
     def _fields(self) -> list[str]:
         """The article fields this store's format has."""
-        return _ARTICLE_FIELDS if self.manifest.format >= FORMAT_VERSION else _FORMAT_3_FIELDS
+        return _FIELDS_OF_FORMAT.get(self.manifest.format, _ARTICLE_FIELDS)
 
     def _articles(self, where: str) -> list[IndexedArticle]:
         rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", self._fields)
@@ -454,8 +455,9 @@ class MilvusStore:
 
 
 def _indexed_article(row: dict) -> IndexedArticle:
-    """An article from its row (reporters in one text field; none in a format-3 row)."""
-    return IndexedArticle(*(row[f] for f in _FORMAT_3_FIELDS), reporters=split_reporters(row.get("reporters")))
+    """An article from its row (reporters in one text field; older formats' rows lack the later fields)."""
+    return IndexedArticle(*(row[f] for f in _FORMAT_3_FIELDS), reporters=split_reporters(row.get("reporters")),
+                          origin=row.get("origin") or "")
 
 
 def _rows(vectors: np.ndarray | None, n: int):
@@ -486,7 +488,7 @@ def _create(client, name: str, part: str, dim: int) -> None:
     elif part == "articles":
         schema.add_field("num", DataType.INT64, is_primary=True)
         for field in ("id", "title", "source", "date", "url", "path", "date_inferred", "story", "text_key", "content",
-                      "reporters"):
+                      "reporters", "origin"):
             schema.add_field(field, **(text if field in ("title", "url", "path") else short))
         schema.add_field("chunks", DataType.INT64)
         schema.add_field("signature", **text)

@@ -59,7 +59,7 @@ def _build_locked(settings: Settings, strict: bool, progress: bool, embedder: Em
     loaded = load_articles(settings.corpus, strict=strict, year=year)
     if not loaded.articles:
         where = ", ".join(str(p) for p in settings.corpus)
-        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl/.pdf/.html/.docx files (see README, `qa build`)")
+        raise CorpusError(f"no articles found in {where}: add .md/.txt/.jsonl/.pdf/.html/.docx files or .png/.jpg/.webp screenshots (see README, `qa build`)")
     model = settings.model or (previous.model if previous else DEFAULT_MODEL)  # keep the index's model unless told
     if embedder is None or embedder.name != model:
         embedder = make_embedder(model)

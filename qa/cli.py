@@ -37,7 +37,7 @@ def main() -> None:
 
 
 corpus_option = click.option("--corpus", "corpus", multiple=True, type=click.Path(),
-                             help="Folder or file of articles (.md/.txt/.jsonl/.pdf/.html/.docx); repeatable. [default: seeds]")
+                             help="Folder or file of articles (.md/.txt/.jsonl/.pdf/.html/.docx, .png/.jpg/.webp screenshots); repeatable. [default: seeds]")
 year_option = click.option(
     "--year", type=click.IntRange(1900, 2099), metavar="YYYY",
     help="Year of the articles' dates written without one (\"11月19日\") when the article and its file do not "
@@ -125,7 +125,11 @@ def format_answer(answer) -> str:
             meta = " · ".join(part for part in (c.title, c.source, shown_date(c.date)) if part)
             if c.also:
                 meta += f"（另见：{'、'.join(c.also)}）"
-            lines.append(f"[{c.n}] {meta}\n    “{c.quote}”")
+            if c.origin == "ocr":
+                meta += "（文字由图片识别，可能有误）"
+            elif c.origin == "summary":
+                meta += "（订阅源摘要）"
+            lines.append(f"[{c.n}] {meta}" + (f"\n    {c.url}" if c.url else "") + f"\n    “{c.quote}”")
     elif answer.nearest:
         lines.append("\n最接近的资料：")
         lines.extend(f"- {n['title']} · {n['source'] or '来源不详'} · {shown_date(n['date'])}" for n in answer.nearest)
@@ -169,6 +173,21 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def _knowledge_base_settings(corpus, **flags) -> Settings:
+    """Settings for a command that changes a knowledge base: its articles are the ones given, else
+    those its index was built from (a collection keeps them), else the default."""
+    import os
+
+    from .stores import location_for
+
+    settings = Settings.load(corpus=corpus, **flags)
+    if not corpus and "QA_CORPUS" not in os.environ:
+        built = location_for(settings).manifest()
+        if built is not None and built.corpus:
+            settings = replace(settings, corpus=tuple(Path(p) for p in built.corpus))
+    return settings
+
+
 def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
                year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
@@ -177,15 +196,11 @@ def _open_live(corpus, index_dir, store, collection, model, build_first: bool, n
     from .build import build as build_index
     from .build import index_is_current
     from .live import LiveEngine
-    from .stores import location_for
 
     # One thread per numeric library: concurrent requests must not fight over the cores.
-    settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
-                             threads=int(os.environ.get("QA_THREADS", "1")), reader=_reader(no_reader), year=year)
-    if not corpus and "QA_CORPUS" not in os.environ:  # a collection keeps the articles it was built from
-        built = location_for(settings).manifest()
-        if built is not None and built.corpus:
-            settings = replace(settings, corpus=tuple(Path(p) for p in built.corpus))
+    settings = _knowledge_base_settings(corpus, threads=int(os.environ.get("QA_THREADS", "1")), index_dir=index_dir,
+                                        store=store, collection=collection, model=model, reader=_reader(no_reader),
+                                        year=year)
     corpus_exists = all(p.exists() for p in settings.corpus)
     if build_first and corpus_exists and not index_is_current(settings):
         click.echo("qa: the index is missing or older than the articles; building it first…", err=True)
@@ -224,13 +239,18 @@ def _warn_if_open(host: str, api_key: str | None) -> None:
 @with_server_options
 @click.option("--auth", help="Require a login for the page, as USER:PASSWORD (needed to add or delete "
                              "articles when --host is not 127.0.0.1).")
+@click.option("--allow-private-urls", is_flag=True,
+              help="Let the page fetch links and feeds in private, loopback and link-local ranges even when "
+                   "--host is not 127.0.0.1 (by default only a page on 127.0.0.1 may: the operator's own network).")
 @reader_option
 @year_option
 @reports_errors
-def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth, no_reader, year) -> None:
+def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth, allow_private_urls, no_reader,
+         year) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
     from .app import is_loopback, serve
+    from .fetch import FetchPolicy
     from .knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
@@ -238,7 +258,8 @@ def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth,
     editable = is_loopback(host) or credentials is not None
     knowledge_base = KnowledgeBase(live, editable, refusal=(
         "" if editable else f"这个服务监听在 {host}，且没有设置登录：资料库只读。要在页面上添加或删除文章，"
-        "请用 --auth USER:PASSWORD 启动（或只监听 127.0.0.1）。"))
+        "请用 --auth USER:PASSWORD 启动（或只监听 127.0.0.1）。"),
+        fetch_policy=FetchPolicy(allow_private=is_loopback(host) or allow_private_urls))
     _warn_if_open(host, api_key)
     manifest = live.current().store.manifest
     click.echo(f"新闻问答 on http://{host}:{port} — {manifest.chunks} passages from "
@@ -341,3 +362,6 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
         recall_chart(results, out / "recall.png", f"{data.name}: recall@k")
         write_misses(misses, out / "misses.jsonl")
         click.echo(f"\nwrote {out / 'recall.png'} and {out / 'misses.jsonl'} ({len(misses)} rows)")
+
+
+from . import cli_web  # noqa: E402,F401  (registers `qa feeds`, `qa watch` and `qa add` on `main`)

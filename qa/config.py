@@ -25,6 +25,15 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"QA_{name}", default)
 
 
+def ocr_cache_dir() -> Path:
+    """Where text read off images is kept between runs, by the image's content (OCR takes seconds an image):
+    QA_OCR_CACHE, else the user's cache folder ($XDG_CACHE_HOME or ~/.cache)/xinwen-qa/ocr."""
+    given = os.environ.get("QA_OCR_CACHE")
+    if given:
+        return Path(given)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xinwen-qa" / "ocr"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the articles and the index live, and how to chunk, embed and search."""

@@ -1,4 +1,5 @@
-"""Reading news articles from folders of .md/.txt/.jsonl/.pdf/.html/.docx files into `Article`s.
+"""Reading news articles from folders of .md/.txt/.jsonl/.pdf/.html/.docx files and
+screenshots (.png/.jpg/.webp, read by OCR) into `Article`s.
 
 Seed-style files: an article starts at a Markdown heading; the first short lines under it
 may be a source/date line ("中国网 11月19日 讯（记者 王瑞芳）"), kept as metadata. Paragraphs
@@ -66,6 +67,10 @@ class Article:
     date_inferred: str = ""
     place: str = ""  # from the dateline: "北京" in "新华社北京10月24日电"
     reporters: tuple[str, ...] = ()
+    origin: str = ""  # "" its file's own text; "ocr" read off an image; "summary" a feed's summary of the page
+
+
+ORIGINS = ("", "ocr", "summary")
 
 
 @dataclass
@@ -159,7 +164,7 @@ def publication_date(raw: str, path: str, text: str) -> tuple[str, str]:
 
 
 def make_article(path: str, title: str, body: str, source: str = "", date: str = "",
-                 url: str = "", ordinal: int = 0) -> Article | None:
+                 url: str = "", ordinal: int = 0, reporters: tuple[str, ...] = (), origin: str = "") -> Article | None:
     """Clean a raw body into an Article, or None when nothing readable is left. Source and date
     come from the arguments, else the source lines, metadata lines or wire dateline at the top;
     metadata lines and source lines that credit no one leave the text; a source line that credits
@@ -181,7 +186,8 @@ def make_article(path: str, title: str, body: str, source: str = "", date: str =
         id=article_id(path, title, ordinal), title=title, text=text,
         source=source or found_source or meta_source or (dateline.source if dateline else ""),
         date=published or raw, url=url, path=path, date_raw=raw, date_inferred=inferred,
-        place=dateline.place if dateline else "", reporters=dateline.reporters if dateline else (),
+        place=dateline.place if dateline else "", reporters=dateline.reporters if dateline and dateline.reporters
+        else tuple(reporters), origin=origin,
     )
 
 
@@ -244,7 +250,8 @@ def parse_markdown(text: str, path: str) -> list[Article]:
 
 
 def parse_jsonl(text: str, path: str, report: LoadReport, strict: bool = False) -> list[Article]:
-    """Articles of a .jsonl file, one {"title", "text", "source"?, "date"?, "url"?} per line."""
+    """Articles of a .jsonl file, one {"title", "text", "source"?, "date"?, "url"?, "reporters"?, "origin"?}
+    per line ("origin": "summary" when the text is a feed's summary, not the page's; "ocr" read off an image)."""
     articles = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.split("\n"), start=1):
@@ -255,6 +262,11 @@ def parse_jsonl(text: str, path: str, report: LoadReport, strict: bool = False) 
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise ValueError('each line must be an object with a "text" string')
             title = str(record.get("title") or "")
+            reporters = record.get("reporters") or []
+            if not isinstance(reporters, list) or not all(isinstance(r, str) for r in reporters):
+                raise ValueError('"reporters" must be a list of names')
+            if record.get("origin", "") not in ORIGINS:
+                raise ValueError(f'"origin" must be one of {", ".join(repr(o) for o in ORIGINS if o)}')
         except ValueError as error:
             message = f"{path}:{number}: malformed JSONL line ({error})"
             if strict:
@@ -266,10 +278,16 @@ def parse_jsonl(text: str, path: str, report: LoadReport, strict: bool = False) 
         article = make_article(
             path, title, record["text"], source=str(record.get("source") or ""),
             date=str(record.get("date") or ""), url=str(record.get("url") or ""), ordinal=ordinal,
+            reporters=tuple(r.strip() for r in reporters if r.strip()), origin=record.get("origin", ""),
         )
         if article:
             articles.append(article)
     return articles
+
+
+def first_folder(roots: tuple[Path, ...] | list[Path]) -> Path | None:
+    """The first of the corpus paths that is a folder: where new articles are saved."""
+    return next((Path(root) for root in roots if Path(root).is_dir()), None)
 
 
 def article_files(root: Path) -> list[Path]:
@@ -295,7 +313,8 @@ def parse_file(data: bytes, suffix: str, label: str, report: LoadReport, strict:
         if kind in READERS:
             document = READERS[kind](data, label)
             article = make_article(label, document.title, document.body, source=document.source,
-                                   date=document.date, url=document.url)
+                                   date=document.date, url=document.url, reporters=document.reporters,
+                                   origin=document.origin)
             found = [article] if article else []
         elif kind == ".jsonl":
             found = parse_jsonl(decode_text(data, label), label, report, strict)

@@ -20,7 +20,7 @@ class QAError(Exception):
 class CorpusError(QAError):
     """Articles could not be read (missing path, bad file under --strict, nothing to index)."""
 
-    zh = "文章无法读取：请检查文件是否完整、格式是否受支持（.txt .md .jsonl .pdf .html .docx）。"
+    zh = "文章无法读取：请检查文件是否完整、格式是否受支持（.txt .md .jsonl .pdf .html .docx，截图 .png .jpg .webp）。"
 
 
 class ModelLoadError(QAError):
@@ -68,10 +68,22 @@ class StoreUnavailableError(QAError):
 class UploadError(QAError):
     """A file given to the knowledge base was refused (too large, wrong content, unparsable)."""
 
-    zh = "文件为空或无法识别：支持 .txt .md .jsonl .pdf .html .docx"
+    zh = "文件为空或无法识别：支持 .txt .md .jsonl .pdf .html .docx 和截图 .png .jpg .webp"
 
 
 class PermissionRefusedError(QAError):
     """An action that changes the knowledge base was refused by the server's settings."""
 
     zh = "服务器的设置不允许修改资料库：请用 --auth USER:PASSWORD 启动服务（或只监听 127.0.0.1）。"
+
+
+class FetchError(QAError):
+    """A web page or feed could not be fetched (bad address, refused address, timeout, error status, too large)."""
+
+    zh = "网页无法获取：请检查网址，或稍后再试。"
+
+
+class FeedError(QAError):
+    """A feed could not be added, read or found."""
+
+    zh = "订阅源无法读取：请检查网址是否是 RSS 或 Atom 订阅源。"

@@ -16,14 +16,17 @@ from pathlib import Path
 
 from .build import build
 from .config import Settings
-from .corpus import ARTICLE_SUFFIXES, LoadReport, parse_file, parse_jsonl
+from .corpus import ARTICLE_SUFFIXES, LoadReport, first_folder, parse_file, parse_jsonl
 from .dates import year_in_path
 from .errors import CorpusError, PermissionRefusedError, UploadError
+from .feeds import Feed, FeedList, FeedReport
+from .fetch import FetchPolicy
 from .formats import decode_text, detect_kind
 from .index import BuildReport, Progress
 from .stores import IndexedArticle
 from .live import LiveEngine
 from .text import normalise
+from .web_articles import add_web_page
 
 MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
 MAX_NAME_CHARS = 80
@@ -82,11 +85,13 @@ class Saved:
 class KnowledgeBase:
     """The articles behind a live engine; `editable` is False where the server refuses changes."""
 
-    def __init__(self, live: LiveEngine, editable: bool = True, refusal: str = "") -> None:
+    def __init__(self, live: LiveEngine, editable: bool = True, refusal: str = "",
+                 fetch_policy: FetchPolicy = FetchPolicy()) -> None:
         self.live = live
         self.editable = editable
         self.refusal = refusal
         self.max_upload_mb = MAX_UPLOAD_MB
+        self.fetch_policy = fetch_policy  # what links and feeds added from the page may fetch
 
     @property
     def settings(self) -> Settings:
@@ -94,9 +99,9 @@ class KnowledgeBase:
 
     def folder(self) -> Path:
         """The corpus folder uploads go to: the first corpus path that is a folder."""
-        for root in self.settings.corpus:
-            if Path(root).is_dir():
-                return Path(root)
+        folder = first_folder(self.settings.corpus)
+        if folder is not None:
+            return folder
         raise UploadError("the corpus is not a folder, so files cannot be added from the page: "
                           "start `qa chat --corpus FOLDER`",
                           zh="资料库不是一个文件夹，不能在页面上添加文件：请用 qa chat --corpus 文件夹 启动服务。")
@@ -123,7 +128,7 @@ class KnowledgeBase:
             report = LoadReport()
             articles = parse_file(data, suffix, name, report, strict=True)
         except CorpusError as error:
-            raise UploadError(str(error)) from error
+            raise UploadError(str(error), zh=vars(error).get("zh")) from error  # its own Chinese, if it has one
         if not articles:
             raise UploadError(f"{name}: no article text found; nothing was added")
         return suffix, len(articles)
@@ -204,6 +209,29 @@ class KnowledgeBase:
         temporary.write_bytes(kept)
         os.replace(temporary, file)  # readers see the old file or the new one, never half of it
         return article
+
+    def add_url(self, url: str) -> tuple[Path, str]:
+        """Fetch the page at `url` and save its article in the corpus folder (no rebuild): (file, title)."""
+        self._check_editable()
+        return add_web_page(self.folder(), url, self.fetch_policy)
+
+    def feed_list(self) -> FeedList:
+        return FeedList(self.folder())
+
+    def add_feed(self, url: str) -> Feed:
+        """Follow a feed (no update)."""
+        self._check_editable()
+        return self.feed_list().add(url, self.fetch_policy)
+
+    def remove_feed(self, url: str) -> Feed:
+        """Stop following a feed; its articles stay."""
+        self._check_editable()
+        return self.feed_list().remove(url)
+
+    def update_feeds(self, only: str = "") -> list[FeedReport]:
+        """Update every feed (or `only` the one at that address) once (no rebuild)."""
+        self._check_editable()
+        return self.feed_list().update(self.fetch_policy, only=only)
 
     def rebuild(self, on_progress: Progress | None = None, on_wait=None) -> BuildReport:
         """The incremental build of the corpus, then the live engine switched to it."""

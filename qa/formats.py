@@ -24,13 +24,18 @@ from .errors import CorpusError
 TEXT_KINDS = (".md", ".markdown", ".txt")
 _BINARY_KINDS = (".pdf", ".docx")
 _OCR = "run OCR on it first or add its text as a .txt file"
+_AS_PNG = "save it as .png or .jpg (screenshots and scans are read by OCR), or add its text as a .txt file"
+# Screenshots and scans, read by OCR (qa.ocr): (first bytes, where else they must hold, kind).
+_IMAGE_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", b"", ".png"), (b"\xff\xd8\xff", b"", ".jpg"),
+                     (b"RIFF", b"WEBP", ".webp"))
+_IMAGE_KINDS = (".png", ".jpg", ".jpeg", ".webp")
 # Files we do not read, told apart by their first bytes: (magic, what it is, what to do).
 _SIGNATURES = (
     (b"\xd0\xcf\x11\xe0", "an old Office 97-2003 file (.doc/.xls/.ppt)", "save it as .docx or .pdf"),
     (b"{\\rtf", "an RTF document", "save it as .docx or .txt"),
-    (b"\x89PNG", "a PNG image", _OCR),
-    (b"\xff\xd8\xff", "a JPEG image", _OCR),
-    (b"GIF8", "a GIF image", _OCR),
+    (b"GIF8", "a GIF image", _AS_PNG),
+    (b"II*\x00", "a TIFF image", _AS_PNG),
+    (b"MM\x00*", "a TIFF image", _AS_PNG),
     (b"MZ", "a Windows program", "remove it from the articles"),
     (b"\x7fELF", "a program (ELF)", "remove it from the articles"),
     (b"\x1f\x8b", "a gzip archive", "unpack it and add the articles inside"),
@@ -77,13 +82,15 @@ class Document:
     source: str = ""
     date: str = ""
     url: str = ""
+    origin: str = ""  # how the text was got when not from the file's own text: "ocr" (read off an image)
+    reporters: tuple[str, ...] = ()  # the page's author metadata, as names
 
 
 def decode_text(data: bytes, name: str) -> str:
     """Decode UTF-8 (with or without BOM), else GB18030/GBK; raise CorpusError for binary or empty."""
     if not data.strip():
         raise CorpusError(_empty(name))
-    binary = f"{name}: looks binary, not a text file: give articles as .txt/.md/.jsonl/.html/.pdf/.docx"
+    binary = f"{name}: looks binary, not a text file: give articles as .txt/.md/.jsonl/.html/.pdf/.docx or .png/.jpg/.webp"
     if b"\x00" in data[:8192]:
         raise CorpusError(binary)
     for encoding in ("utf-8-sig", "gb18030"):
@@ -99,14 +106,19 @@ def decode_text(data: bytes, name: str) -> str:
 
 
 def detect_kind(data: bytes, name: str, suffix: str | None = None) -> str:
-    """The suffix of what the bytes really are (".pdf", ".docx", ".html", ".jsonl", ".md", ".txt").
+    """The suffix of what the bytes really are (".pdf", ".docx", ".png", ".jpg", ".webp", ".html", ".jsonl",
+    ".md", ".txt").
 
     The content decides, not the name (`suffix`, by default the name's): a PDF renamed .txt is
-    read as a PDF, and HTML saved as .txt is read as HTML (its tags would only add noise as text).
-    A name that promises a PDF or .docx while the bytes are text is an error (a failed download
-    saved as .pdf is an HTML error page, not an article), as is any kind we do not read.
+    read as a PDF, a JPEG named .png as a JPEG, and HTML saved as .txt is read as HTML (its tags
+    would only add noise as text). A name that promises a PDF, .docx or an image while the bytes are
+    text is an error (a failed download saved as .pdf is an HTML error page, not an article), as is
+    any kind we do not read (GIF and TIFF images among them).
     """
     claimed = (suffix if suffix is not None else PurePath(name).suffix).lower()
+    for magic, also, kind in _IMAGE_SIGNATURES:
+        if data.startswith(magic) and also in data[8:12]:
+            return kind
     if b"%PDF-" in data[:1024]:
         return ".pdf"
     if data.startswith(b"PK\x03\x04"):
@@ -114,7 +126,7 @@ def detect_kind(data: bytes, name: str, suffix: str | None = None) -> str:
     for magic, what, todo in _SIGNATURES:
         if data.startswith(magic) and (magic != b"MZ" or b"\x00" in data[:64]):
             raise CorpusError(f"{name}: is {what}, not an article{_named_as(claimed)}: {todo}")
-    if claimed in _BINARY_KINDS:
+    if claimed in _BINARY_KINDS + _IMAGE_KINDS:
         raise CorpusError(_not_what_named(data, name, claimed))
     text = decode_text(data, name)
     if _HTML_START.match(text[:4096]) or (claimed in (".html", ".htm") and _HTML_TAG.search(text)):
@@ -226,9 +238,29 @@ def read_pdf(data: bytes, name: str) -> Document:
     raw_title = metadata_title if isinstance(metadata_title, str) else ""
     lines = _drop_page_furniture([_clean_lines(page) for page in pages], raw_title)
     if not any(ch.isalnum() for line in lines for ch in line):
-        raise CorpusError(f"{name}: has no text layer (a scanned PDF?): {_OCR}")
+        from .ocr import remembered
+
+        return remembered(data, name, lambda: _read_scanned_pdf(reader, name, raw_title))
     title, lines = _titled(_meaningful_title(raw_title), lines, name)
     return Document(title=title, body="\n".join(_join_full_lines(lines)))
+
+
+def _read_scanned_pdf(reader, name: str, title: str) -> Document:
+    """A PDF without a text layer (a scan): the images on its pages read by OCR (`qa.ocr`)."""
+    from .ocr import read_scanned_pages
+
+    pages = []
+    for page in reader.pages:
+        images = []
+        for position in range(len(page.images)):
+            try:
+                images.append(page.images[position].image)
+            except Exception:  # pypdf and Pillow raise many kinds of errors on images they cannot decode
+                continue
+        pages.append(images)
+    if not any(pages):
+        raise CorpusError(f"{name}: has no text layer (a scanned PDF?) and no page images to read: {_OCR}")
+    return read_scanned_pages(pages, name, title)
 
 
 def _clean_lines(text: str) -> list[str]:
@@ -332,7 +364,19 @@ def read_html(data: bytes, name: str) -> Document:
                           "article's own page, or paste its text into a .txt file")
     title, lines = _titled(_meaningful_title(found.get("title")), _clean_lines(found["text"]), name)
     return Document(title=title, body="\n".join(lines), source=found.get("sitename") or "",
-                    date=found.get("date") or "", url=found.get("url") or "")
+                    date=found.get("date") or "", url=found.get("url") or "",
+                    reporters=author_names(found.get("author") or ""))
+
+
+_AUTHOR_SPLIT = re.compile(r"[;；,，、/|]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_AUTHOR_ROLE = re.compile(r"^(?:本报|特约|实习)?(?:记者|作者|通讯员|撰文|文)\s*[:：]?\s*")
+_NOT_A_NAME = re.compile(r"编辑|记者|作者|来源|通讯员|实习生|admin|www|http|@|\d|(?:网|社|报|台|新闻|频道)$", re.I)
+
+
+def author_names(author: str) -> tuple[str, ...]:
+    """Names from a page's author metadata ("王瑞芳; 李明", "记者 王瑞芳"), leaving out roles, sites and addresses."""
+    names = (_AUTHOR_ROLE.sub("", n.strip(" ：:（）()")) for n in _AUTHOR_SPLIT.split(_AUTHOR_ROLE.sub("", author.strip())))
+    return tuple(dict.fromkeys(n for n in names if 2 <= len(n) <= 20 and not _NOT_A_NAME.search(n)))
 
 
 def read_docx(data: bytes, name: str) -> Document:
@@ -369,9 +413,17 @@ def _docx_heading(styled: list[tuple[str, str]]) -> int | None:
     return None
 
 
+def read_image(data: bytes, name: str) -> Document:
+    """A screenshot or scan (.png/.jpg/.webp): its text read by OCR (`qa.ocr`, loaded only when an image comes)."""
+    from .ocr import read_image as read_by_ocr
+
+    return read_by_ocr(data, name)
+
+
 READERS: dict[str, Callable[[bytes, str], Document]] = {
     ".pdf": read_pdf,
     ".html": read_html,
     ".htm": read_html,
     ".docx": read_docx,
+    **{kind: read_image for kind in _IMAGE_KINDS},
 }

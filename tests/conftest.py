@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_ENV = {
     "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False",
     "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+    "QA_OCR_CACHE": tempfile.mkdtemp(prefix="qa-test-ocr-"),  # OCR for real in each session; the user's cache untouched
 }
 os.environ.update(TEST_ENV)
 
@@ -149,6 +151,18 @@ def _wait_for_reader(url: str, deadline: float) -> None:
         if status != "loading":
             return
         time.sleep(0.2)
+
+
+def ask_in_page(page, question: str) -> None:
+    """Ask in the page's chat and wait for the answer: its sources panel (cited, or the refusal naming
+    the nearest articles) replaced by the new one."""
+    panel = "document.querySelector('#sources .sources, #sources .empty-sources')"  # ours, not the spinner
+    page.locator("#sources .sources, #sources .empty-sources").first.wait_for(timeout=30_000)
+    before = page.evaluate(f"{panel}.outerHTML")
+    page.locator("#question textarea").fill(question)
+    page.locator("#send").click()
+    page.wait_for_function(f"(before) => {{ const panel = {panel}; return panel.outerHTML !== before && "
+                           "panel.matches('.sources, .empty-sources:has(ul)'); }", arg=before, timeout=90_000)
 
 
 @contextmanager

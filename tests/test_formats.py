@@ -95,12 +95,12 @@ def test_pdf_title_comes_from_meaningful_metadata():
     assert document.body.startswith("新华社武汉10月24日电")  # the printed title is not repeated in the body
 
 
-def test_scanned_pdfs_have_no_text_layer():
-    with pytest.raises(CorpusError, match=r"^scan\.pdf: has no text layer \(a scanned PDF\?\): run OCR"):
-        read_pdf((FORMATS / "scan.pdf").read_bytes(), "scan.pdf")
+def test_scanned_pdfs_are_read_by_ocr_and_blank_ones_say_so():
+    scan = read_pdf((FORMATS / "scan.pdf").read_bytes(), "scan.pdf")  # more in tests/test_ocr.py
+    assert (scan.title, scan.origin) == ("武汉光谷举办人工智能产业博览会", "ocr")
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
-    with pytest.raises(CorpusError, match="blank.pdf: has no text layer"):
+    with pytest.raises(CorpusError, match=r"^blank\.pdf: has no text layer \(a scanned PDF\?\) and no page images"):
         read_pdf(pdf_bytes(writer), "blank.pdf")
 
 
@@ -187,6 +187,9 @@ def test_damaged_and_empty_docx():
     ("# 标题\n正文。".encode(), "upload", ".md"),
     ("天气预报：今天晴。".encode("gbk"), "gbk.txt", ".txt"),
     ("天气预报：今天晴。".encode(), "notes", ".txt"),
+    (b"\xff\xd8\xff\xe0" + bytes(64), "scan.png", ".jpg"),  # screenshots and scans, read by OCR
+    (b"\x89PNG\r\n\x1a\n" + bytes(64), "shot.txt", ".png"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(64), "shot", ".webp"),
 ])
 def test_detect_kind_reads_the_content(data, name, kind):
     assert detect_kind(data, name) == kind
@@ -198,7 +201,8 @@ def test_detect_kind_reads_the_content(data, name, kind):
     (bytes(range(256)) * 8, "photo.md", r"photo\.md: looks binary, not a text file: give articles as"),
     (b"<html><body>403 Forbidden</body></html>", "paper.pdf", r"paper\.pdf: is not a PDF file but text"),
     (bytes(range(128, 256)) * 4, "junk.pdf", r"junk\.pdf: is not a PDF file \(damaged"),
-    (b"\xff\xd8\xff\xe0" + bytes(64), "scan.txt", r"scan\.txt: is a JPEG image.*OCR"),
+    (b"GIF89a" + bytes(64), "scan.txt", r"scan\.txt: is a GIF image, not an article \(named \.txt\): save it as \.png"),
+    (b"<html><body>404</body></html>", "shot.png", r"shot\.png: is not a PNG file but text"),
     (zip_bytes(["xl/workbook.xml"]), "table.docx", r"table\.docx: is an Excel workbook"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), "old.doc", r"old\.doc: is an old Office 97-2003 file.*\.docx"),
     (b"", "empty.pdf", r"empty\.pdf: the file is empty"),
@@ -213,8 +217,8 @@ def test_parse_file_checks_an_upload_before_it_is_saved():
     articles = parse_file(NEWS_PDF, ".pdf", "上传/news.pdf", report)
     assert [a.title for a in articles] == ["武汉光谷举办人工智能产业博览会"] and articles[0].path == "上传/news.pdf"
     assert parse_file(b"\x00\x01", ".txt", "bad.txt", report) == [] and report.skipped[0].startswith("bad.txt:")
-    with pytest.raises(CorpusError, match="scan.pdf: has no text layer"):
-        parse_file((FORMATS / "scan.pdf").read_bytes(), ".pdf", "scan.pdf", LoadReport(), strict=True)
+    (scan,) = parse_file((FORMATS / "scan.pdf").read_bytes(), ".pdf", "scan.pdf", LoadReport(), strict=True)
+    assert scan.title == "武汉光谷举办人工智能产业博览会"  # read by OCR
 
 
 def test_a_folder_of_every_kind_loads_and_bad_files_are_skipped(tmp_path: Path):
@@ -225,14 +229,18 @@ def test_a_folder_of_every_kind_loads_and_bad_files_are_skipped(tmp_path: Path):
                                        encoding="utf-8")
     (folder / "cut.pdf").write_bytes(NEWS_PDF[:4000])
     (folder / "fake.docx").write_bytes(zip_bytes(["notes.txt"]))
+    picture = PdfReader(FORMATS / "scan.pdf").pages[0].images[0].image.convert("RGB")  # a 13-pixel-text scan
+    for suffix, kind in ((".png", "PNG"), (".jpeg", "JPEG"), (".webp", "WEBP")):
+        picture.save(folder / f"scan{suffix}", kind, quality=90)
+    (folder / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(64))  # a damaged picture
     assert {p.suffix for p in article_files(folder)} >= set(READERS)
 
     report = load_articles([folder])
     assert sorted(a.title for a in report.articles) == sorted([
         "武汉光谷举办人工智能产业博览会", "深圳前海新增跨境金融服务试点", "成都天府绿道总里程突破7000公里",
-        "西安城墙景区推出夜游新线路", "神舟十九号发射成功", "故宫上线数字文物库"])
+        "西安城墙景区推出夜游新线路", "神舟十九号发射成功", "故宫上线数字文物库"] + ["武汉光谷举办人工智能产业博览会"] * 4)
     assert sorted(message.split(":")[0] for message in report.skipped) == [
-        "mixed/cut.pdf", "mixed/fake.docx", "mixed/scan.pdf"]
+        "mixed/cut.pdf", "mixed/fake.docx", "mixed/scan.jpg"]
     assert len({a.id for a in report.articles}) == len(report.articles)
-    with pytest.raises(CorpusError, match="mixed/(cut.pdf|fake.docx|scan.pdf)"):
+    with pytest.raises(CorpusError, match="mixed/(cut.pdf|fake.docx|scan.jpg)"):
         load_articles([folder], strict=True)

@@ -39,6 +39,9 @@ from qa.engine import Engine  # noqa: E402
 from qa.evaluation import load_squad  # noqa: E402
 from qa.index import EMBED_BATCH, build_index  # noqa: E402
 
+from benchmarks.feed_bench import bench_feed  # noqa: E402
+from benchmarks.ocr_accuracy import SEED_FILE, measure as ocr_measure, table as ocr_table  # noqa: E402
+
 BF16_QUESTIONS = 20  # bf16 is measured on fewer questions: without AMX it is many times slower
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "dev.json"
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
@@ -257,6 +260,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--feed-items", type=int, default=40, help="real news articles served as one feed")
     args = parser.parse_args()
     dataset = load_squad(CMRC)
     articles = dataset.articles[: args.passages]
@@ -276,8 +280,11 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "qa", "build", "--corpus", str(corpus), "--index",
                         str(workdir / "chat-index"), "--json"], cwd=ROOT, env=ENV, check=True, capture_output=True)
         results["chat"] = bench_chat(workdir / "chat-index", corpus, questions, args.repeat)
+        results["feed"] = bench_feed(workdir, args.feed_items)
+        results["ocr"] = ocr_measure(SEED_FILE, workdir / "ocr")
     args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(table(results))
+    print("\n" + ocr_table(results["ocr"]))
     print(f"\nwrote {args.json}")
 
 
@@ -316,6 +323,13 @@ def table(results: dict) -> str:
            f"1 user {c['users_1_p50_ms']:.0f} ms", f"{c[f'users_{n}_p50_ms'] / c['users_1_p50_ms']:.2f}×")
           for n in USERS),
         ("peak RSS: qa build / qa chat", f"{m['build_peak_rss_mb']:.0f} MB / {c['chat_peak_rss_mb']:.0f} MB", "", ""),
+        *((("feed update: fetch + extract + embed",
+            f"{f['feed_items_per_s']:.2f} items/s ({f['feed_items']} real articles, {f['feed_total_s']:.1f} s)",
+            f"embedding alone {f['feed_embed_s']:.1f} s",
+            f"{f['feed_outside_embedding_share']:.1%} outside embedding (goal ≤ 10%)"),) if (f := results.get("feed")) else ()),
+        *((("OCR of seed screenshots", f"{o['screenshot']['characters_right']:.2%} characters right",
+            f"{o['screenshot']['seconds_per_image']} s per image",
+            f"60% JPEG: {o['small_JPEG']['characters_right']:.2%}"),) if (o := results.get("ocr")) else ()),
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
     header = ("measure", "ours", "baseline (same run)", "ratio")

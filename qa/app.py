@@ -22,6 +22,7 @@ from .live import LiveCollections, LiveEngine
 from .openai_api import openai_router
 from .page import as_text, page_message, readable_error
 from .question_time import parse_as_of
+from .web_view import web_view
 
 TITLE = "新闻问答"
 # Events answered at once (questions, and the /ask API); the 资料库's uploads and deletions run one at
@@ -61,6 +62,18 @@ def asked_in(history: list[dict]) -> bool:
     return any(message.get("role") == "user" for message in history)
 
 
+# How a quote's text was got, when not from the article file's own text: said beside the source.
+ORIGIN_NOTES = {"ocr": "文字由图片识别（OCR），引文可能有误", "summary": "仅有订阅源摘要，原文未能获取"}
+
+
+def linked_title(title: str, url: str) -> str:
+    """The title, linked to the article's original page when it came from the web."""
+    if not url.lower().startswith(("http://", "https://")):
+        return html.escape(title)
+    return (f'<a class="source-link" href="{html.escape(url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer nofollow">{html.escape(title)}</a>')
+
+
 def sources_html(answer: Answer | None, engine: Engine) -> str:
     """The sources panel: number, title, outlet, reporters and date, and the passage with the quote highlighted."""
     if answer is None:
@@ -84,9 +97,12 @@ def sources_html(answer: Answer | None, engine: Engine) -> str:
         meta = " · ".join(html.escape(x) for x in (c.source or "来源不详", reporters, shown_date(c.date)) if x)
         if c.also:
             meta += f" · 另见：{html.escape('、'.join(c.also))}"
+        origin = ORIGIN_NOTES.get(c.origin, "")
+        if origin:
+            meta += f' · <span class="source-origin">{origin}</span>'
         cards.append(
             f'<div class="source" id="source-{c.n}"><div class="source-head"><span class="source-n">[{c.n}]</span>'
-            f'{html.escape(c.title)}</div><div class="source-meta">{meta}</div>'
+            f'{linked_title(c.title, c.url)}</div><div class="source-meta">{meta}</div>'
             f'<div class="source-passage">{body}</div></div>')
     notice = f'<div class="notice">{html.escape(answer.notice)}</div>' if answer.notice else ""
     return f'<div class="sources">{notice}{"".join(cards)}</div>'
@@ -171,6 +187,8 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
                     sources = gr.HTML(sources_html(None, engine), elem_id="sources")
         with gr.Tab("资料库", elem_id="tab-library") as library_tab:
             library_view(knowledge_base, library_tab)
+        with gr.Tab("网页与订阅", elem_id="tab-web") as web_tab:
+            web_view(knowledge_base, web_tab)
         questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
         answering = [trigger(respond, [box, chatbot, questions, mode, k, collection, as_of],
                              [chatbot, sources, box, questions], api_visibility="private")

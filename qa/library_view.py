@@ -15,12 +15,12 @@ from .page import as_text, page_message
 from .stores import IndexedArticle
 
 COLUMNS = ["标题", "来源", "日期", "文件", "段落数"]
-UPLOAD_TYPES = [".md", ".txt", ".jsonl", ".pdf", ".html", ".htm", ".docx"]
+UPLOAD_TYPES = [".md", ".txt", ".jsonl", ".pdf", ".html", ".htm", ".docx", ".png", ".jpg", ".jpeg", ".webp"]
 SHOWN = 500  # rows listed at most: a large collection is found by its title search
 NAMED = 5  # titles named at most when a file of many articles goes
 WRITES = "library-writes"  # the queue of uploads and deletions: one at a time
 _WHAT = {"passages": "段落", "sentences": "句子"}
-NO_FILES = "没有选择文件：请先选择要添加的文件（.md .txt .jsonl .pdf .html .docx）。"
+NO_FILES = "没有选择文件：请先选择要添加的文件（.md .txt .jsonl .pdf .html .docx，或截图 .png .jpg .webp）。"
 NO_ARTICLE = "没有选择文章：请先在列表中点选要删除的文章。"
 
 
@@ -46,6 +46,18 @@ def what_goes(article: IndexedArticle, same_file: list[IndexedArticle]) -> tuple
                 f"“删除整个文件”删除全部 {count} 篇：{titles_of(same_file)}。"), True
     return (f"{describe(article)}与另外 {count - 1} 篇文章同在文件 {article.path} 中，只能整个文件一起删除，"
             f"将删除全部 {count} 篇：{titles_of(same_file)}。"), False
+
+
+def rebuild_shown(knowledge_base: KnowledgeBase, progress) -> str:
+    """The incremental rebuild, its progress shown on the page; what it did, in a sentence."""
+    def on_progress(what: str, done: int, total: int) -> None:
+        progress((done, total), desc=f"嵌入新{_WHAT.get(what, what)}", unit="条")
+
+    progress(0, desc="更新索引…")
+    report = knowledge_base.rebuild(on_progress=on_progress,
+                                    on_wait=lambda holder: progress(0, desc=f"等待另一个构建完成（{holder}）…"))
+    return (f"索引已更新：{report.articles} 篇文章、{report.chunks} 个段落，新嵌入 {report.embedded} 个段落，"
+            f"用时 {report.seconds:.1f} 秒。")
 
 
 def library_view(knowledge_base: KnowledgeBase, tab) -> None:
@@ -88,14 +100,7 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
                 gr.update(value=whole, visible=True))
 
     def rebuild(progress) -> str:
-        def on_progress(what: str, done: int, total: int) -> None:
-            progress((done, total), desc=f"嵌入新{_WHAT.get(what, what)}", unit="条")
-
-        progress(0, desc="更新索引…")
-        report = knowledge_base.rebuild(on_progress=on_progress,
-                                        on_wait=lambda holder: progress(0, desc=f"等待另一个构建完成（{holder}）…"))
-        return (f"索引已更新：{report.articles} 篇文章、{report.chunks} 个段落，新嵌入 {report.embedded} 个段落，"
-                f"用时 {report.seconds:.1f} 秒。")
+        return rebuild_shown(knowledge_base, progress)
 
     def save(files: list[str], year: int | None) -> tuple[list[str], list[str]]:
         added, refused = [], []

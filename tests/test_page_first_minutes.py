@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from .conftest import DATA, NEWS, SEEDS, needs_chromium, served_chat
+from .conftest import DATA, NEWS, SEEDS, ask_in_page, needs_chromium, served_chat
 
 ENGLISH = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}")  # three English words in a row
 UNREADABLE = "文件为空或无法识别：支持 .txt .md .jsonl .pdf .html .docx"
@@ -53,13 +53,7 @@ def _clear(page) -> None:
 
 def _ask(page, question: str) -> str:
     """Ask and wait for the answer (cited, or the refusal naming the nearest articles); the chat's text."""
-    panel = "document.querySelector('#sources .sources, #sources .empty-sources')"  # ours, not the spinner
-    page.locator("#sources .sources, #sources .empty-sources").first.wait_for(timeout=30_000)
-    before = page.evaluate(f"{panel}.outerHTML")
-    page.locator("#question textarea").fill(question)
-    page.locator("#send").click()
-    page.wait_for_function(f"(before) => {{ const panel = {panel}; return panel.outerHTML !== before && "
-                           "panel.matches('.sources, .empty-sources:has(ul)'); }", arg=before, timeout=90_000)
+    ask_in_page(page, question)
     return page.locator("#chat").inner_text()
 
 

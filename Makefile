@@ -31,7 +31,9 @@ system-deps:
 	fi
 
 test: install system-deps
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	# two workers, each test file on one (its module's server and browser stay together); every
+	# numeric library on one thread (tests/conftest.py), so the two never fight over the cores
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/bench.py

@@ -206,19 +206,27 @@ def _save_items(feed: Feed, parsed, folder: Path, policy: FetchPolicy, report: F
         item = entry.get("id") or link
         if not item or not link.lower().startswith(("http://", "https://")):
             continue
-        fingerprint = _fingerprint(entry)
-        if feed.items.get(item) == fingerprint and web_article_path(folder, link).is_file():
-            continue  # nothing new said about it
-        known_elsewhere = item not in feed.items and web_article_path(folder, link).is_file()
-        feed.items[item] = fingerprint
-        if known_elsewhere:
+        fingerprint, path = _fingerprint(entry), web_article_path(folder, link)
+        if feed.items.get(item) == fingerprint and path.is_file() and not _only_summary(path):
+            continue  # nothing new said about it (a page that failed is tried again)
+        if item not in feed.items and path.is_file():
+            feed.items[item] = fingerprint
             continue  # another feed brought the same page in
         record = _item_record(entry, link, source, policy)
         if record is None:
-            continue
+            continue  # neither its page nor any text of its own: tried again at the next update
+        feed.items[item] = fingerprint
         report.summaries += record.get("origin") == "summary"
         if save_web_article(folder, record):
             report.new += 1
+
+
+def _only_summary(path: Path) -> bool:
+    """Whether the saved article is only its feed's summary (its page could not be fetched)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("origin") == "summary"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _item_record(entry, link: str, source: str, policy: FetchPolicy) -> dict | None:

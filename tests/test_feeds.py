@@ -186,6 +186,13 @@ def test_a_page_that_cannot_be_fetched_keeps_the_feeds_summary_marked_as_such(si
     [saved] = [json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "web").rglob("*.jsonl")]
     assert saved["origin"] == "summary" and saved["text"] == "10月9日，某市秋季运动会开幕，共有3000名运动员参加。"
     assert saved["url"] == site.url + "/gone.html" and saved["date"] == "2023-10-12"
+    site.pages["/gone.html"] = Page(article_html("秋季运动会开幕", ["10月9日，某市秋季运动会开幕，共有3000名运动员参加，设田径、游泳等12个大项。"]))
+    site.pages["/rss.xml"] = Page(rss("测试新闻网", [item, dict(item, title="另一条", link=site.url + "/x.html")]),
+                                  content_type="application/rss+xml")
+    [again] = feeds.update(FetchPolicy())  # the page is back: the summary gives way to the article
+    [saved] = [json.loads(p.read_text(encoding="utf-8")) for p in (tmp_path / "web").rglob("*.jsonl")
+               if "gone" in json.loads(p.read_text(encoding="utf-8"))["url"]]
+    assert again.new == 2 and "origin" not in saved and "12个大项" in saved["text"]
 
 
 def test_adding_a_page_that_is_no_feed_is_refused_on_one_line(site, tmp_path):

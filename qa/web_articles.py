@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .corpus import first_folder, make_article
+from .corpus import first_folder
 from .errors import CorpusError, FetchError, UploadError
 from .fetch import FetchPolicy, fetch
 from .formats import read_html
@@ -72,8 +72,6 @@ def knowledge_folder(corpus: tuple[Path, ...]) -> Path:
 
 def add_web_page(folder: Path, url: str, policy: FetchPolicy) -> tuple[Path, str]:
     """Fetch the page at `url` and save its article in `folder` (no rebuild): (its file, its title)."""
-    record = read_web_page(url, policy)
-    if make_article(record["url"], record["title"], record["text"]) is None:
-        raise FetchError(f"{url}: no article text found in the page", zh="网页中没有找到文章正文。")
+    record = read_web_page(url, policy)  # FetchError when the page holds no article text
     save_web_article(folder, record)
     return web_article_path(folder, record["url"]), record["title"]

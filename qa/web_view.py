@@ -7,6 +7,7 @@ panel (in Chinese); one failing feed is said in its row and never stops the othe
 
 from __future__ import annotations
 
+from .corpus import first_folder
 from .feeds import Feed
 from .knowledge_base import KnowledgeBase
 from .library_view import WRITES, rebuild_shown
@@ -42,15 +43,9 @@ def web_view(knowledge_base: KnowledgeBase, tab) -> None:
     import gradio as gr
 
     def feeds_shown():
-        feeds = knowledge_base.feed_list().feeds() if _has_folder() else []  # no folder: nothing to feed
+        has_folder = first_folder(knowledge_base.settings.corpus) is not None
+        feeds = knowledge_base.feed_list().feeds() if has_folder else []  # no folder: nothing to feed
         return feed_rows(feeds), gr.update(choices=[f.url for f in feeds], value=None)
-
-    def _has_folder() -> bool:
-        try:
-            knowledge_base.folder()
-            return True
-        except Exception:
-            return False
 
     def add_page(url: str, progress=gr.Progress()):
         if not (url or "").strip():

@@ -153,6 +153,15 @@ def _wait_for_reader(url: str, deadline: float) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture()
+def page(browser, chat):
+    """A fresh tab on the test module's running chat (its `chat` fixture gives the URL first)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(chat[0])
+    yield page
+    page.close()
+
+
 def ask_in_page(page, question: str) -> None:
     """Ask in the page's chat and wait for the answer: its sources panel (cited, or the refusal naming
     the nearest articles) replaced by the new one."""

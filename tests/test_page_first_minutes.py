@@ -36,14 +36,6 @@ def chat(tmp_path_factory, seed_index_dir):
         yield url, root / "articles", next(root.glob("qa-chat-*.log"))
 
 
-@pytest.fixture()
-def page(browser, chat):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(chat[0])
-    yield page
-    page.close()
-
-
 def _clear(page) -> None:
     page.locator("#clear").click()
     page.wait_for_function("document.querySelector('#chat').innerText.trim() === '' || "

@@ -39,14 +39,6 @@ def chat(tmp_path_factory, seed_index_dir, site):
         yield url, where
 
 
-@pytest.fixture()
-def page(browser, chat):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(chat[0])
-    yield page
-    page.close()
-
-
 def _ask(page, question: str) -> str:
     """Ask in the chat tab; the sources panel's HTML once the answer is complete."""
     page.get_by_role("tab", name="对话").click()

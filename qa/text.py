@@ -1,7 +1,8 @@
 """Chinese text helpers shared by chunking, retrieval and answering: jieba words, normalisation.
 
-jieba is wrapped, never used through its global tokenizer: one `jieba.Tokenizer` is created
-on first use (loading its dictionary takes about a second), with its logging silenced.
+jieba is wrapped: its default tokenizer is initialised on first use (loading its dictionary takes
+about a second), with its logging silenced, and its part-of-speech tagger is the one `jieba.posseg`
+builds when imported (a second tagger would hold a second 48 MB copy of the word-tag table).
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]")
 def tokenizer() -> jieba.Tokenizer:
     """The process's jieba tokenizer, initialised once."""
     jieba.setLogLevel(logging.WARNING)
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    return tok
+    jieba.dt.initialize()
+    return jieba.dt
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +89,8 @@ def query_terms(query: str) -> tuple[str, ...]:
 def _pos_tokenizer():
     import jieba.posseg
 
-    return jieba.posseg.POSTokenizer(tokenizer())
+    tokenizer()  # initialised with its logging silenced
+    return jieba.posseg.dt  # tags the words of `tokenizer()`
 
 
 def tagged_words(text: str) -> list[tuple[str, str]]:

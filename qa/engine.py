@@ -85,7 +85,7 @@ class Engine:
         limit_threads(settings.threads)
         store = (location or location_for(settings)).open(model=settings.model, reuse=reuse)
         embedder = embedder or make_embedder(store.manifest.model)
-        return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), LLMConfig.from_env(),
+        return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), settings.llm,
                    reader=reader or reader_for(settings))
 
     def asked(self, query: str, as_of: date | None = None) -> AskedTime:

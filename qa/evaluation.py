@@ -319,7 +319,8 @@ def shown_answer(answer: Answer) -> str:
 
 
 def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
-                  tick: Callable[[], None] | None = None, as_of: date | None = None) -> tuple[dict, list[dict]]:
+                  tick: Callable[[], object] | None = None, as_of: date | None = None
+                  ) -> tuple[dict, list[dict], dict[str, dict]]:
     """Metrics of one retrieval mode, the per-question rows that missed, and the metrics per facet
     value (ChronoQA's temporal types). Questions are searched and answered exactly as `qa ask` does
     (the first top_k hits of the same fused lists and each side's best), each as of its own date when

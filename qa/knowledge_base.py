@@ -28,7 +28,6 @@ from .live import LiveEngine
 from .text import normalise
 from .web_articles import add_web_page
 
-MAX_UPLOAD_MB = float(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
 MAX_NAME_CHARS = 80
 MIN_YEAR, MAX_YEAR = 1900, 2099  # the years a file's name can carry (`qa.dates.year_in_path`)
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
@@ -90,7 +89,7 @@ class KnowledgeBase:
         self.live = live
         self.editable = editable
         self.refusal = refusal
-        self.max_upload_mb = MAX_UPLOAD_MB
+        self.max_upload_mb = live.settings.max_upload_mb  # QA_MAX_UPLOAD_MB
         self.fetch_policy = fetch_policy  # what links and feeds added from the page may fetch
 
     @property

@@ -1,17 +1,18 @@
 """Optional answer generation through an OpenAI-compatible chat-completions API, streamed.
 
-Enabled by QA_LLM_BASE_URL and QA_LLM_MODEL (QA_LLM_API_KEY if the server wants one). The
-model sees numbered sources and must cite them as [n] (answer.py checks the markers). Any failure raises LLMError, and the caller falls back to the extractive answer.
+Enabled by QA_LLM_BASE_URL and QA_LLM_MODEL (QA_LLM_API_KEY if the server wants one), which
+`Settings.load` reads into `settings.llm`, an `LLMConfig`. The model sees numbered sources and must
+cite them as [n] (answer.py checks the markers). Any failure raises LLMError, and the caller falls
+back to the extractive answer.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from .chunking import Chunk
+from .config import LLMConfig
 from .errors import QAError
 
 SYSTEM_PROMPT = (
@@ -22,25 +23,6 @@ SYSTEM_PROMPT = (
 
 class LLMError(QAError):
     """The LLM endpoint failed, timed out or answered something unusable."""
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    """Where the chat-completions endpoint is and which model to ask."""
-
-    base_url: str
-    model: str
-    api_key: str = ""
-    timeout: float = 30.0
-
-    @classmethod
-    def from_env(cls) -> "LLMConfig | None":
-        """The configuration from QA_LLM_* variables, or None when they are not set."""
-        base_url, model = os.environ.get("QA_LLM_BASE_URL", ""), os.environ.get("QA_LLM_MODEL", "")
-        if not base_url or not model:
-            return None
-        return cls(base_url.rstrip("/"), model, os.environ.get("QA_LLM_API_KEY", ""),
-                   float(os.environ.get("QA_LLM_TIMEOUT", "30")))
 
 
 def build_messages(question: str, sources: list[Chunk]) -> list[dict]:

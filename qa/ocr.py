@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .config import ocr_cache_dir
+from .config import ocr_cache_dir, omp_threads
 from .errors import CorpusError
 from .formats import Document, _drop_page_furniture, _join_full_lines, _meaningful_title, _titled, _width
 
@@ -254,7 +254,8 @@ def _read_strip(strip, top: float) -> Iterable[_Box]:
 def _ocr_engine():
     """The shared rapidocr engine, made on first use with the models inside rapidocr's wheel (nothing downloaded).
 
-    onnxruntime takes as many threads as OMP_NUM_THREADS says (set by `qa.embedding.limit_threads`), else all cores.
+    onnxruntime takes as many threads as OMP_NUM_THREADS says (`qa.config.omp_threads`: set by the user, or by
+    `qa.embedding.limit_threads`), else all cores.
     """
     global _engine
     if _engine is None:
@@ -276,7 +277,7 @@ def _make_engine():
                               "(pip install -e .), which brings rapidocr with its models",
                               zh="文字识别（OCR）模型缺失：请重新安装本项目的依赖。")
         paths[task] = str(found[-1])
-    threads = os.environ.get("OMP_NUM_THREADS", "")
+    threads = omp_threads()
     params = {
         "Global.log_level": "error",
         "Global.text_score": 0.0,  # low-confidence results are dropped here, by MIN_CONFIDENCE
@@ -284,7 +285,7 @@ def _make_engine():
         "Global.max_side_len": STRIP + OVERLAP,  # strips come at most this large: never shrunk again
         "Det.model_path": paths["det"],
         "Rec.model_path": paths["rec"],  # the model holds its own character list: no dictionary download
-        "EngineConfig.onnxruntime.intra_op_num_threads": int(threads) if threads.isdigit() else -1,
+        "EngineConfig.onnxruntime.intra_op_num_threads": -1 if threads is None else threads,
     }
     return rapidocr.RapidOCR(params=params)
 

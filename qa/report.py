@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-MODE_ORDER = ("bm25", "dense", "hybrid")
-
 
 def markdown_table(results: dict[str, dict]) -> str:
     """One row per mode, one column per metric."""

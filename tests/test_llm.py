@@ -80,11 +80,3 @@ def test_prompt_numbers_the_sources(engine):
 
 def test_invalid_markers_are_removed():
     assert keep_valid_markers("甲[1]乙[0]丙[3]丁[2]", 2) == "甲[1]乙丙丁[2]"
-
-
-def test_config_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("QA_LLM_BASE_URL", raising=False)
-    assert LLMConfig.from_env() is None
-    monkeypatch.setenv("QA_LLM_BASE_URL", "http://127.0.0.1:1234/v1/")
-    monkeypatch.setenv("QA_LLM_MODEL", "qwen")
-    assert LLMConfig.from_env() == LLMConfig("http://127.0.0.1:1234/v1", "qwen", "", 30.0)

@@ -4,8 +4,9 @@
     --store PATH.db             Milvus Lite, embedded, in that file (as pymilvus reads such a URI)
     --store http(s)://host:port a Milvus server (Standalone or Distributed); token in QA_MILVUS_TOKEN
 
-Every command goes through a `Location`: open the store to ask it, read its manifest, start a full
-build that readers see only once it is complete, and say when a new generation was published.
+Every command goes through a `Location` (`location_for(settings)`): open the store to ask it, read its
+manifest, start a full build that readers see only once it is complete, and say when a new generation
+was published.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..config import Settings, home_cache
 from ..errors import IndexMismatchError
 from .base import FORMAT_VERSION, Changes, IndexedArticle, Manifest, Store, StoredSentence, record_key
 from .local import LocalStore, read_manifest, resolve_index_dir
@@ -47,6 +49,8 @@ class Location:
     index_dir: Path
     uri: str = ""
     collection: str = DEFAULT_COLLECTION
+    milvus_token: str = field(default="", repr=False)  # signs in to a Milvus server (Settings.milvus_token)
+    user_cache: Path = field(default_factory=home_cache)  # where a Milvus server's lock is (Settings.user_cache)
 
     @property
     def folder(self) -> Path:
@@ -63,8 +67,7 @@ class Location:
             return Path(f"{self.uri[:-3]}-{self.collection}")
         if is_milvus(self.uri):
             server = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.uri.split("://", 1)[-1])
-            cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-            return cache / "xinwen-qa" / "locks" / f"{server}-{self.collection}"
+            return Path(self.user_cache) / "locks" / f"{server}-{self.collection}"
         return self.folder
 
     def describe(self) -> str:
@@ -73,8 +76,10 @@ class Location:
         return str(self.folder)
 
     def milvus(self):
-        from .milvus import MilvusStore
+        """The Milvus store class, its client for this URI signed in with the token."""
+        from .milvus import MilvusStore, connect
 
+        connect(self.uri, self.milvus_token)
         return MilvusStore
 
     def open(self, model: str | None = None, reuse: Store | None = None) -> Store:
@@ -87,11 +92,6 @@ class Location:
         if is_milvus(self.uri):
             return self.milvus().read_manifest(self.uri, self.collection)
         return read_manifest(self.folder)
-
-    def exists(self) -> bool:
-        if is_milvus(self.uri):
-            return self.milvus().read_manifest(self.uri, self.collection) is not None
-        return resolve_index_dir(self.folder) is not None
 
     def begin_full(self, manifest: Manifest) -> Store:
         """An empty store that becomes this location's only when `finish_full` publishes it."""
@@ -132,12 +132,13 @@ class Location:
         return default + named
 
     def with_collection(self, name: str) -> "Location":
-        return Location(self.index_dir, self.uri, check_collection(name))
+        return replace(self, collection=check_collection(name))
 
 
-def location_for(settings) -> Location:
+def location_for(settings: Settings) -> Location:
     """The location the settings name (--index, --store, --collection)."""
-    return Location(Path(settings.index_dir), settings.store or "", check_collection(settings.collection))
+    return Location(Path(settings.index_dir), settings.store or "", check_collection(settings.collection),
+                    settings.milvus_token, settings.user_cache)
 
 
 def _collections_dir(index_dir: Path) -> Path:

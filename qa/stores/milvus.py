@@ -74,12 +74,14 @@ def document_weights(terms: list[str], average_length: float) -> dict[int, float
     return weights
 
 
-def _client(uri: str):
-    """One MilvusClient per URI and process (Milvus Lite serves one process per file)."""
+def connect(uri: str, token: str = ""):
+    """This process's client for `uri`, made on first use and signed in with `token` (QA_MILVUS_TOKEN: a
+    server's "user:password" or API key; Milvus Lite needs none). One client per URI and process: Milvus
+    Lite serves one process per file."""
     import logging
 
     if uri.endswith(".db"):  # the client pings the in-process Milvus Lite server, which logs it as an error
-        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # told to grpc before it loads: not a setting of ours
     try:
         from pymilvus import MilvusClient
     except ImportError:
@@ -91,10 +93,16 @@ def _client(uri: str):
     with _clients_lock:
         if uri not in _clients:
             try:
-                _clients[uri] = MilvusClient(uri=uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+                _clients[uri] = MilvusClient(uri=uri, token=token)
             except Exception as error:  # pymilvus raises its own and grpc's exceptions
                 raise StoreUnavailableError(_unavailable(uri, error)) from None
         return _clients[uri]
+
+
+def _client(uri: str):
+    """The client `connect` made for `uri`: every way into a Milvus store goes through `Location.milvus()`,
+    which connects first, with the settings' token."""
+    return _clients[uri]
 
 
 def _unavailable(uri: str, error: Exception) -> str:

@@ -190,9 +190,12 @@ def _knowledge_base_settings(corpus, **flags) -> Settings:
 def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
                year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
+    from .app import cap_malloc_arenas
     from .build import build as build_index
     from .build import index_is_current
     from .live import LiveEngine
+
+    cap_malloc_arenas()  # before the reader's and the server's threads
 
     # A server: one thread per numeric library unless QA_THREADS says otherwise (concurrent requests must not
     # fight over the cores).

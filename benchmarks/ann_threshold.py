@@ -6,7 +6,7 @@ One thread (as the chat runs). Vectors: real e5-small chunk vectors from built i
 `qa eval` caches), with jittered copies of them beyond their count; queries: 200 CMRC 2018
 questions embedded by e5-small. Prints per-query median latency, the recall@10 against the
 exact search and the build time of HNSW over full vectors and over 8-bit ones (what a segment
-above the threshold uses, qa/stores/segment.py).
+above the threshold uses, qa/index/stores/segment.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.stores import Location  # noqa: E402
-from qa.stores.segment import HNSW_EF_SEARCH, HNSW_NEIGHBOURS  # noqa: E402
+from qa.index.stores import Location  # noqa: E402
+from qa.index.stores.segment import HNSW_EF_SEARCH, HNSW_NEIGHBOURS  # noqa: E402
 
 K, QUERIES = 10, 200
 CMRC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cmrc2018" / "dev.json"
@@ -51,7 +51,7 @@ def chunk_vectors(directory: Path) -> np.ndarray:
 
 
 def question_vectors() -> np.ndarray:
-    from qa.embedding import make_embedder
+    from qa.index.embedding import make_embedder
 
     data = json.loads(CMRC.read_text(encoding="utf-8"))["data"]
     questions = [qa["question"] for entry in data for p in entry["paragraphs"] for qa in p["qas"]][::15][:QUERIES]

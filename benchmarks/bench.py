@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_article, split_sentences  # noqa: E402
+from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.corpus import Article  # noqa: E402
-from qa.embedding import make_embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.evaluation import load_squad  # noqa: E402
-from qa.index import EMBED_BATCH, build_index  # noqa: E402
+from qa.ingest.corpus import Article  # noqa: E402
+from qa.index.embedding import make_embedder  # noqa: E402
+from qa.answer.engine import Engine  # noqa: E402
+from qa.eval.evaluation import load_squad  # noqa: E402
+from qa.index.incremental import EMBED_BATCH, build_index  # noqa: E402
 
 from benchmarks.feed_bench import bench_feed  # noqa: E402
 from benchmarks.ocr_accuracy import SEED_FILE, measure as ocr_measure, table as ocr_table  # noqa: E402

@@ -1,5 +1,5 @@
 """How well screenshots of articles are read: seed articles rendered by headless Chromium to PNG
-screenshots, read back by OCR (`qa.ocr.read_image`), compared with the seed's own text.
+screenshots, read back by OCR (`qa.ingest.ocr.read_image`), compared with the seed's own text.
 
     python benchmarks/ocr_accuracy.py [--seed seeds/000_….txt] [--out DIR] [--json FILE]
 
@@ -115,7 +115,7 @@ def launch(playwright):
 
 def read_timed(path: Path) -> tuple[object, float]:
     """(the Document OCR read off the image at `path`, seconds it took)."""
-    from qa.ocr import read_image
+    from qa.ingest.ocr import read_image
 
     started = time.perf_counter()
     document = read_image(path.read_bytes(), path.name)
@@ -140,7 +140,7 @@ def measure(seed_file: Path, out_dir: Path) -> dict:
     (390 CSS pixels at 3x); and its first paragraphs laid out in COLUMNS, read in column order or not."""
     from playwright.sync_api import sync_playwright
 
-    from qa.ocr import _ocr_engine
+    from qa.ingest.ocr import _ocr_engine
 
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

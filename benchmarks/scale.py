@@ -45,14 +45,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_article, split_sentences  # noqa: E402
+from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.corpus import load_articles  # noqa: E402
-from qa.embedding import make_embedder  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.index import build_index  # noqa: E402
-from qa.stores import Location  # noqa: E402
-from qa.stores import segment  # noqa: E402
+from qa.ingest.corpus import load_articles  # noqa: E402
+from qa.index.embedding import make_embedder  # noqa: E402
+from qa.answer.engine import Engine  # noqa: E402
+from qa.index.incremental import build_index  # noqa: E402
+from qa.index.stores import Location  # noqa: E402
+from qa.index.stores import segment  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "data" / "news" / "crud_news_10k.jsonl.gz"
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "QA_THREADS": "1"}
@@ -252,7 +252,7 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
     finally:
         segment.ANN_THRESHOLD = threshold
     if store == "milvus":
-        from qa.stores import milvus
+        from qa.index.stores import milvus
 
         milvus._clients.clear()  # let `qa serve` open the file (Milvus Lite serves one process)
         milvus._loaded.clear()

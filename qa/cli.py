@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .config import Settings
-from .errors import QAError
+from qa.config import Settings
+from qa.errors import QAError
 
 EXIT_USAGE = 2
 
@@ -71,7 +71,7 @@ model_option = click.option("--model", envvar="QA_MODEL",
 def build(corpus, index_dir, store, collection, model, chunk_size, year, strict, no_wait, as_json) -> None:
     """Read the articles and (re)build the index; unchanged chunks are not embedded again.
     One build per index at a time: a second one waits for the first (or fails with --no-wait)."""
-    from .build import build as build_index
+    from qa.index.build import build as build_index
 
     settings = Settings.load(corpus=corpus, index_dir=index_dir, store=store, collection=collection, model=model,
                              chunk_size=chunk_size, year=year)
@@ -87,7 +87,7 @@ def build(corpus, index_dir, store, collection, model, chunk_size, year, strict,
 
 
 def _as_of(ctx, param, value):
-    from .question_time import parse_as_of
+    from qa.search.question_time import parse_as_of
 
     try:
         return parse_as_of(value)
@@ -114,7 +114,7 @@ def _say_waiting(holder: str) -> None:
 
 def format_answer(answer) -> str:
     """The answer, then its numbered sources (title · source · date, and the quote)."""
-    from .dates import shown_date
+    from qa.ingest.dates import shown_date
 
     lines = [answer.text]
     if answer.notice:
@@ -149,7 +149,7 @@ def format_answer(answer) -> str:
 @reports_errors
 def ask(question, index_dir, store, collection, model, mode, top_k, as_of, no_reader, as_json) -> None:
     """Answer one QUESTION from the index, with cited sources."""
-    from .engine import Engine, check_question
+    from qa.answer.engine import Engine, check_question
 
     check_question(question)  # before loading anything
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, model=model, mode=mode,
@@ -176,8 +176,8 @@ def _auth(value: str | None) -> tuple[str, str] | None:
 def _knowledge_base_settings(corpus, **flags) -> Settings:
     """Settings for a command that changes a knowledge base: its articles are the ones given, else
     those its index was built from (a collection keeps them), else the default."""
-    from .config import corpus_in_environment
-    from .stores import location_for
+    from qa.config import corpus_in_environment
+    from qa.index.stores import location_for
 
     settings = Settings.load(corpus=corpus, **flags)
     if not corpus and not corpus_in_environment():
@@ -190,10 +190,10 @@ def _knowledge_base_settings(corpus, **flags) -> Settings:
 def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
                year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
-    from .app import cap_malloc_arenas
-    from .build import build as build_index
-    from .build import index_is_current
-    from .live import LiveEngine
+    from qa.serve.app import cap_malloc_arenas
+    from qa.index.build import build as build_index
+    from qa.index.build import index_is_current
+    from qa.serve.live import LiveEngine
 
     cap_malloc_arenas()  # before the reader's and the server's threads
 
@@ -226,7 +226,7 @@ def with_server_options(command):
 
 
 def _warn_if_open(host: str, api_key: str | None) -> None:
-    from .app import is_loopback
+    from qa.serve.app import is_loopback
 
     if not is_loopback(host) and not api_key:
         click.echo(f"qa: warning: the API at {host} answers anyone who can reach it; set --api-key", err=True)
@@ -249,9 +249,9 @@ def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth,
          year) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
-    from .app import is_loopback, serve
-    from .fetch import FetchPolicy
-    from .knowledge_base import KnowledgeBase
+    from qa.serve.app import is_loopback, serve
+    from qa.ingest.fetch import FetchPolicy
+    from qa.serve.knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
     live = _open_live(corpus, index_dir, store, collection, model, build_first=True, no_reader=no_reader, year=year)
@@ -276,7 +276,7 @@ def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth,
 @reports_errors
 def serve_api(index_dir, store, collection, model, host, port, api_key, no_reader) -> None:
     """Serve only the OpenAI-compatible API (/v1) over an existing index, following its rebuilds."""
-    from .app import serve
+    from qa.serve.app import serve
 
     live = _open_live((), index_dir, store, collection, model, build_first=False, no_reader=no_reader)
     _warn_if_open(host, api_key)
@@ -322,9 +322,9 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     (each question as of its question_date) or questions .jsonl."""
     from tqdm import tqdm
 
-    from .evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
-    from .report import markdown_table, recall_chart, write_misses
-    from .scoring import load_scorer
+    from qa.eval.evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
+    from qa.eval.report import markdown_table, recall_chart, write_misses
+    from qa.answer.scoring import load_scorer
 
     cut_offs = _ks(ks)
     data = load_dataset(dataset, limit)
@@ -362,4 +362,4 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
         click.echo(f"\nwrote {out / 'recall.png'} and {out / 'misses.jsonl'} ({len(misses)} rows)")
 
 
-from . import cli_web  # noqa: E402,F401  (registers `qa feeds`, `qa watch` and `qa add` on `main`)
+from qa import cli_web  # noqa: E402,F401  (registers `qa feeds`, `qa watch` and `qa add` on `main`)

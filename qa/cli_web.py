@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 import click
 
-from .cli import _knowledge_base_settings, _say_waiting, corpus_option, index_option, main, model_option, reports_errors
-from .config import Settings
+from qa.cli import _knowledge_base_settings, _say_waiting, corpus_option, index_option, main, model_option, reports_errors
+from qa.config import Settings
 
 _private_option = click.option(
     "--no-private-urls", "no_private", is_flag=True,
@@ -27,14 +27,14 @@ def changes_knowledge_base(command):
 
 
 def _policy(no_private: bool = False):
-    from .fetch import FetchPolicy
+    from qa.ingest.fetch import FetchPolicy
 
     return FetchPolicy(allow_private=not no_private)
 
 
 def _feed_list(settings: Settings):
-    from .feeds import FeedList
-    from .web_articles import knowledge_folder
+    from qa.ingest.feeds import FeedList
+    from qa.ingest.web_articles import knowledge_folder
 
     return FeedList(knowledge_folder(settings.corpus))
 
@@ -44,7 +44,7 @@ def _settings(corpus, index_dir, store, collection, model) -> Settings:
 
 
 def _rebuild(settings: Settings) -> None:
-    from .build import build
+    from qa.index.build import build
 
     report = build(settings, progress=False, on_wait=_say_waiting, what="qa feeds")
     for message in report.skipped:
@@ -130,7 +130,7 @@ def feeds_update(corpus, index_dir, store, collection, model, no_private) -> Non
 def watch(every, corpus, index_dir, store, collection, model, no_private) -> None:
     """Keep the feeds updated: update them all, build, wait, again (Ctrl+C to stop). A running
     `qa chat` over the same index answers from the new articles after each build."""
-    from .feeds import parse_every
+    from qa.ingest.feeds import parse_every
 
     seconds = parse_every(every)
     settings = _settings(corpus, index_dir, store, collection, model)
@@ -148,7 +148,7 @@ def watch(every, corpus, index_dir, store, collection, model, no_private) -> Non
 @changes_knowledge_base
 def add_url(url, corpus, index_dir, store, collection, model, no_private) -> None:
     """Fetch the web page at URL, add its article to the knowledge base, and update the index."""
-    from .web_articles import add_web_page, knowledge_folder
+    from qa.ingest.web_articles import add_web_page, knowledge_folder
 
     settings = _settings(corpus, index_dir, store, collection, model)
     path, title = add_web_page(knowledge_folder(settings.corpus), url, _policy(no_private))

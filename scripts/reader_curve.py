@@ -10,7 +10,7 @@ against unanswerable questions):
 Then, on the margin, the refusal rate of answerable and of unanswerable questions at every
 threshold (a PNG), and the threshold that refuses the most unanswerable questions while refusing
 at most `--max-false-refusal` of the answerable ones. `--write` stores it beside the weights
-(`reader.json`, read by `qa.reader.Thresholds`).
+(`reader.json`, read by `qa.answer.reader.Thresholds`).
 
     python scripts/reader_curve.py data/news_qa/dev.jsonl --reader runs/a/reader.pt --png docs/reader_refusal.png --write
 """
@@ -28,13 +28,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from qa.config import Settings  # noqa: E402
-from qa.engine import FOCUSED_MIN_PROBABILITY  # noqa: E402
-from qa.followup import focus_terms  # noqa: E402
-from qa.evaluation import CHUNK_DEPTH, load_dataset, open_engine  # noqa: E402
-from qa.question_time import parse_as_of  # noqa: E402
-from qa.retrieval import first  # noqa: E402
-from qa.answer import choose_sentences, compose, strip_markers  # noqa: E402
-from qa.span_answer import best_spans, sentence_quote  # noqa: E402
+from qa.answer.engine import FOCUSED_MIN_PROBABILITY  # noqa: E402
+from qa.search.followup import focus_terms  # noqa: E402
+from qa.eval.evaluation import CHUNK_DEPTH, load_dataset, open_engine  # noqa: E402
+from qa.search.question_time import parse_as_of  # noqa: E402
+from qa.search.retrieval import first  # noqa: E402
+from qa.answer.compose import choose_sentences, compose, strip_markers  # noqa: E402
+from qa.answer.span_answer import best_spans, sentence_quote  # noqa: E402
 from train_reader import auroc  # noqa: E402
 
 HAYSTACK_CALIBRATION = 0.1

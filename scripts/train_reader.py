@@ -1,6 +1,6 @@
-"""Train the extractive reader (qa/reader.py) on chunks as the answer step sees them.
+"""Train the extractive reader (qa/answer/reader.py) on chunks as the answer step sees them.
 
-Every passage is cut into the product's chunks (`qa.chunking.split_article`, 160 characters);
+Every passage is cut into the product's chunks (`qa.ingest.chunking.split_article`, 160 characters);
 a question is paired with the chunk that holds its answer (answerable) and, as negatives, with
 chunks that hold none: its own near miss (the news set's unanswerable questions, against the two
 chunks of their article that share most with the question), or another chunk of its passage.
@@ -13,7 +13,7 @@ chunks of their article that share most with the question), or another chunk of 
 
 Fixed seed, progress to stdout, a checkpoint every --checkpoint-minutes (model, optimiser,
 schedule, position in the data), resumed from automatically. Writes `reader.pt` (int8 layers,
-see `qa.reader.save_weights`) and `metrics.json` beside the checkpoint.
+see `qa.answer.reader.save_weights`) and `metrics.json` beside the checkpoint.
 """
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.chunking import split_article  # noqa: E402
-from qa.corpus import Article  # noqa: E402
-from qa.e5_file import E5File  # noqa: E402
-from qa.followup import resolve_followup  # noqa: E402
-from qa.news_qa import load_news, load_records  # noqa: E402
-from qa.reader import MAX_LENGTH, WindowEncoder, batch_inputs, build_model, save_weights  # noqa: E402
+from qa.ingest.chunking import split_article  # noqa: E402
+from qa.ingest.corpus import Article  # noqa: E402
+from qa.answer.e5_file import E5File  # noqa: E402
+from qa.search.followup import resolve_followup  # noqa: E402
+from qa.eval.news_qa import load_news, load_records  # noqa: E402
+from qa.answer.reader import MAX_LENGTH, WindowEncoder, batch_inputs, build_model, save_weights  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
@@ -82,7 +82,7 @@ def _bigrams(text: str) -> set[str]:
 
 def squad_examples(name: str, path: Path, rng: random.Random, negatives: float) -> list[Example]:
     """CMRC, DRCD (to Simplified), XQuAD; ChineseSquad's unanswerable questions against their own chunks."""
-    from qa.text import _t2s
+    from qa.ingest.text import _t2s
 
     convert = _t2s().convert if name == "drcd" else (lambda s: s)
     examples = []
@@ -288,7 +288,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     answerless chunks), per set, with the reader in `args.evaluate`."""
     import torch
 
-    from qa.reader import Reader
+    from qa.answer.reader import Reader
 
     torch.set_num_threads(args.threads)
     if Path(args.evaluate).name == "checkpoint.pt":  # a run's float32 layers, before int8 packing

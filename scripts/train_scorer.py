@@ -4,7 +4,7 @@
 
 Every question is searched as `qa ask` searches it and its first 5 hybrid hits are read, and asked again with its gold
 passage removed from the hits (then the right answer is an abstention). Each sentence of the
-hits is a training row: its features (qa/scoring.py) and whether it holds a gold answer string.
+hits is a training row: its features (qa/answer/scoring.py) and whether it holds a gold answer string.
 A logistic regression is fitted; the operating point (abstain below p, keep further sentences
 above a share of the best one's p) is chosen on the training set's out-of-fold predictions, never
 on the set it is checked on. Writes
@@ -28,10 +28,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.answer import MAX_SENTENCES, choose_sentences  # noqa: E402
+from qa.answer.compose import MAX_SENTENCES, choose_sentences  # noqa: E402
 from qa.config import Settings  # noqa: E402
-from qa.evaluation import embed_questions, load_dataset, open_engine, without_gold  # noqa: E402
-from qa.scoring import FEATURES, QUESTION_FEATURES, Candidate, Linear, Scorer, question_features  # noqa: E402
+from qa.eval.evaluation import embed_questions, load_dataset, open_engine, without_gold  # noqa: E402
+from qa.answer.scoring import FEATURES, QUESTION_FEATURES, Candidate, Linear, Scorer, question_features  # noqa: E402
 
 TOP_K = Settings().top_k
 DEPTH = 50

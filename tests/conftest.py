@@ -54,14 +54,14 @@ class HashingEmbedder:
 @pytest.fixture(scope="session")
 def e5():
     """The bundled multilingual-e5-small, loaded once per test session."""
-    from qa.embedding import make_embedder
+    from qa.index.embedding import make_embedder
 
     return make_embedder("e5-small")
 
 
 @pytest.fixture(scope="session")
 def seed_articles():
-    from qa.corpus import load_articles
+    from qa.ingest.corpus import load_articles
 
     return load_articles([SEEDS]).articles
 
@@ -89,8 +89,8 @@ def run_qa(*args: str, cwd: Path | None = None, timeout: float = 600, check: boo
 @pytest.fixture(scope="session")
 def seed_index_dir(tmp_path_factory, e5) -> Path:
     """The seed articles built into an index with the real e5 model, once per session."""
-    from qa.corpus import load_articles
-    from qa.index import build_index
+    from qa.ingest.corpus import load_articles
+    from qa.index.incremental import build_index
 
     directory = tmp_path_factory.mktemp("seed-index") / "index"
     build_index(load_articles([SEEDS]).articles, directory, e5, 160, 1, progress=False)
@@ -101,7 +101,7 @@ def seed_index_dir(tmp_path_factory, e5) -> Path:
 def engine(seed_index_dir, e5):
     """An engine over the seed index, without an LLM."""
     from qa.config import Settings
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     built = Engine.open(Settings(index_dir=seed_index_dir), embedder=e5)
     built.llm = None

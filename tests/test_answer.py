@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from qa.answer import MARKER, strip_markers
-from qa.engine import MAX_QUESTION_CHARS, check_question
+from qa.answer.compose import MARKER, strip_markers
+from qa.answer.engine import MAX_QUESTION_CHARS, check_question
 from qa.errors import QuestionError
 
 from .conftest import DATA, read_jsonl
@@ -172,7 +172,7 @@ def test_a_company_announcing_news_is_not_taken_for_an_outlet(engine):
 
 
 def test_citations_carry_the_outlet_and_reporters_and_the_sources_panel_shows_them(engine):
-    from qa.app import sources_html
+    from qa.serve.app import sources_html
 
     answer = engine.ask("大会设置了哪些实物交互体验展示区？")
     assert (answer.citations[0].source, answer.citations[0].reporters) == ("中国网", ("王瑞芳",))

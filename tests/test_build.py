@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from qa.build import build, index_is_current
+from qa.index.build import build, index_is_current
 from qa.config import Settings
 
 

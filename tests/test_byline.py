@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.byline import byline_length, credit_question, looks_like_outlet, looks_like_person, story_terms
-from qa.corpus import make_article
+from qa.ingest.byline import byline_length, credit_question, looks_like_outlet, looks_like_person, story_terms
+from qa.ingest.corpus import make_article
 
 
 @pytest.mark.parametrize("question, name", [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import sentence_spans, split_article
-from qa.corpus import Article
-from qa.text import word_spans
+from qa.ingest.chunking import sentence_spans, split_article
+from qa.ingest.corpus import Article
+from qa.ingest.text import word_spans
 
 HARD_TEXTS = [
     "", "因", "I love你，不以为耻，反以为rong",

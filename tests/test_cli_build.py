@@ -66,7 +66,7 @@ def test_every_name_of_the_bundled_model_is_the_same_model(tmp_path, corpus_copy
 
 
 def _dates(index: str) -> dict[str, tuple[str, str]]:
-    from qa.stores import Location
+    from qa.index.stores import Location
 
     return {a.title: (a.date, a.date_inferred) for a in Location(Path(index)).open().articles()}
 

@@ -12,7 +12,7 @@ import pytest
 
 from qa.config import LLMConfig, Settings, corpus_in_environment, home_cache, ocr_cache_dir, omp_threads, user_cache_dir
 from qa.errors import QAError
-from qa.stores import location_for
+from qa.index.stores import location_for
 
 QA = Path(__file__).resolve().parent.parent / "qa"
 READERS = {"config.py", "cli.py", "cli_web.py"}  # config reads the environment; the CLI may (click's envvar=)
@@ -132,9 +132,9 @@ def test_the_store_location_gets_the_token_and_the_cache_from_the_settings(monke
 
 
 def test_the_engine_and_the_knowledge_base_take_theirs_from_the_settings(monkeypatch, seed_index_dir, e5):
-    from qa.engine import Engine
-    from qa.knowledge_base import KnowledgeBase
-    from qa.live import LiveEngine
+    from qa.answer.engine import Engine
+    from qa.serve.knowledge_base import KnowledgeBase
+    from qa.serve.live import LiveEngine
 
     monkeypatch.setenv("QA_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("QA_LLM_MODEL", "any")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import article_id, decode_text, load_articles, make_article, parse_source_line, repair_paragraphs
+from qa.ingest.corpus import article_id, decode_text, load_articles, make_article, parse_source_line, repair_paragraphs
 from qa.errors import CorpusError
 
 from .conftest import NEWS, SEEDS

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from qa.corpus import load_articles, make_article, with_file_years
-from qa.dates import parse_date, parse_dateline, shown_date, year_named_beside_day, year_written_with_day
-from qa.stores import Location
+from qa.ingest.corpus import load_articles, make_article, with_file_years
+from qa.ingest.dates import parse_date, parse_dateline, shown_date, year_named_beside_day, year_written_with_day
+from qa.index.stores import Location
 
 from .conftest import SHARED_DATA, run_qa
 
@@ -142,8 +142,8 @@ def test_build_reports_dated_and_sourced_articles_of_real_news(tmp_path):
 def test_a_year_given_with_an_upload_is_kept_in_its_name(tmp_path, seed_index_dir, engine):
     from qa.config import Settings
     from qa.errors import UploadError
-    from qa.knowledge_base import KnowledgeBase
-    from qa.live import LiveEngine
+    from qa.serve.knowledge_base import KnowledgeBase
+    from qa.serve.live import LiveEngine
 
     folder = tmp_path / "articles"
     folder.mkdir()

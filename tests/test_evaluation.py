@@ -8,7 +8,7 @@ import math
 import pytest
 
 from qa.errors import DatasetError
-from qa.evaluation import first_rank, load_dataset, ndcg_single, summarise
+from qa.eval.evaluation import first_rank, load_dataset, ndcg_single, summarise
 
 from .conftest import DATA, SHARED_DATA, run_qa
 
@@ -71,7 +71,7 @@ def test_empty_questions_are_skipped_and_counted(tmp_path):
 
 
 def test_eval_searches_exactly_as_ask_does(engine):
-    from qa.evaluation import CHUNK_DEPTH
+    from qa.eval.evaluation import CHUNK_DEPTH
 
     for question in ("大会设置了哪些实物交互体验展示区？", "那趟班列运的是什么东西？"):
         _, deep = engine.search(question, k=CHUNK_DEPTH)
@@ -146,7 +146,7 @@ def test_cmrc_slice_real_run_is_cached(tmp_path, cmrc_slice):
 
 
 def test_drcd_traditional_chinese_matches_lexically(tmp_path):
-    from qa.text import lexical_terms
+    from qa.ingest.text import lexical_terms
 
     data = load_dataset(SHARED_DATA / "drcd" / "dev.json")
     question = data.questions[0]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from qa.errors import FeedError, FetchError
-from qa.feeds import Feed, FeedList, decode_feed, parse_every
-from qa.fetch import FetchPolicy, check_url, fetch
+from qa.ingest.feeds import Feed, FeedList, decode_feed, parse_every
+from qa.ingest.fetch import FetchPolicy, check_url, fetch
 
 from .conftest import run_qa
 from .news_site import NewsSite, Page, article_html, atom, rss
@@ -56,7 +56,7 @@ def _qa(*args: str, check: bool = True):
 def _ask(index: Path, question: str, e5) -> dict:
     """The answer as `qa ask --json` gives it (asked in this process: the commands under test are the feeds')."""
     from qa.config import Settings
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     engine = Engine.open(Settings(index_dir=index, reader="off"), embedder=e5)
     engine.llm = None
@@ -112,7 +112,7 @@ def test_an_updated_item_replaces_its_chunks_and_a_story_from_two_feeds_is_cited
     _qa("feeds", "update", *where)
     answer = _ask(index, "温州马拉松有多少人报名？", e5)
     assert "4.1万人" in answer["answer"] and "3.2万人" not in answer["answer"]
-    from qa.stores import Location, record_key
+    from qa.index.stores import Location, record_key
 
     [article] = [a for a in Location(index).open().articles() if a.title == wenzhou("")[0]]  # one, replaced
     chunks = Location(index).open().chunks([record_key(article.num, i) for i in range(article.chunks)])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.followup import focus_terms, needs_context, resolve_followup
+from qa.search.followup import focus_terms, needs_context, resolve_followup
 
 
 @pytest.mark.parametrize("question, earlier, expected", [

@@ -14,9 +14,9 @@ import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from qa.corpus import LoadReport, article_files, load_articles, parse_file
+from qa.ingest.corpus import LoadReport, article_files, load_articles, parse_file
 from qa.errors import CorpusError
-from qa.formats import READERS, detect_kind, read_docx, read_html, read_pdf
+from qa.ingest.formats import READERS, detect_kind, read_docx, read_html, read_pdf
 
 from .conftest import DATA
 

@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from qa.chunking import split_article
-from qa.corpus import Article, load_articles
+from qa.ingest.chunking import split_article
+from qa.ingest.corpus import Article, load_articles
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index import build_index
-from qa.stores import Location
-from qa.stores.segment import make_ann
-from qa.text import lexical_terms
+from qa.index.incremental import build_index
+from qa.index.stores import Location
+from qa.index.stores.segment import make_ann
+from qa.ingest.text import lexical_terms
 
 from .conftest import DATA, NEWS, SHARED_DATA, HashingEmbedder
 
@@ -39,7 +39,7 @@ def test_faiss_matches_numpy_brute_force(n, monkeypatch):
     vectors = rng.normal(size=(n, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries = vectors[:20] + 0.1 * rng.normal(size=(20, 32)).astype(np.float32)
-    monkeypatch.setattr("qa.stores.segment.ANN_THRESHOLD", 100)  # the HNSW path (8-bit vectors) at n=600
+    monkeypatch.setattr("qa.index.stores.segment.ANN_THRESHOLD", 100)  # the HNSW path (8-bit vectors) at n=600
     ann = make_ann(vectors)
     hits = 0
     for query in queries:
@@ -54,9 +54,9 @@ def test_faiss_matches_numpy_brute_force(n, monkeypatch):
 def test_dense_search_leaves_out_the_skipped_rows(tmp_path, monkeypatch, threshold):
     """Removed articles' rows stay in a segment until it is merged; the search itself leaves them
     out, whichever rows are skipped (the parameters made for one array are not reused for another)."""
-    from qa.stores.segment import Segment
+    from qa.index.stores.segment import Segment
 
-    monkeypatch.setattr("qa.stores.segment.ANN_THRESHOLD", threshold)
+    monkeypatch.setattr("qa.index.stores.segment.ANN_THRESHOLD", threshold)
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(600, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -156,7 +156,7 @@ def test_a_write_cut_short_is_invisible_and_undone(tmp_path, seed_articles, monk
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed before publishing")
 
-    monkeypatch.setattr("qa.stores.local.LocalStore._publish", crash)
+    monkeypatch.setattr("qa.index.stores.local.LocalStore._publish", crash)
     with pytest.raises(KeyboardInterrupt):
         _build(seed_articles, directory)
     monkeypatch.undo()
@@ -169,7 +169,7 @@ def test_a_write_cut_short_is_invisible_and_undone(tmp_path, seed_articles, monk
 
 def test_many_updates_merge_segments_and_keep_answering(tmp_path, seed_articles, monkeypatch):
     directory = tmp_path / "index"
-    monkeypatch.setattr("qa.stores.local.COMPACT_SHARE", 10.0)  # only the segment count decides here
+    monkeypatch.setattr("qa.index.stores.local.COMPACT_SHARE", 10.0)  # only the segment count decides here
     extras = [Article(id=f"x{n}", title=f"短讯{n}", text=f"第{n}号图书馆今天开馆。馆内藏书{n}万册。") for n in range(6)]
     for n in range(len(extras) + 1):
         _build([*seed_articles, *extras[:n]], directory)
@@ -259,7 +259,7 @@ def test_a_large_build_is_written_in_parts_and_reads_as_one(tmp_path, seed_artic
     the one a single write makes: the same records, one segment, the same search results."""
     articles = [*seed_articles, *load_articles([NATURAL_NEWS]).articles]
     whole = _build(articles, tmp_path / "whole")
-    monkeypatch.setattr("qa.index.ARTICLES_PER_PART", 4)
+    monkeypatch.setattr("qa.index.incremental.ARTICLES_PER_PART", 4)
     parts = _build(articles, tmp_path / "parts")
     assert (parts.articles, parts.chunks, parts.embedded, parts.sentences_embedded, parts.grouped) == \
         (whole.articles, whole.chunks, whole.embedded, whole.sentences_embedded, whole.grouped)
@@ -288,7 +288,7 @@ def test_a_build_cut_short_between_parts_leaves_the_previous_index(tmp_path, see
     directory = tmp_path / "index"
     _build(seed_articles, directory)
     before = _open(directory)
-    monkeypatch.setattr("qa.index.ARTICLES_PER_PART", 4)
+    monkeypatch.setattr("qa.index.incremental.ARTICLES_PER_PART", 4)
     more = [*seed_articles, *load_articles([NATURAL_NEWS]).articles]
     with pytest.raises(MemoryError):
         _build(more, directory, _FailingEmbedder(marker=more[-1].text[:12]))  # the last of 9 parts
@@ -305,8 +305,8 @@ def test_bm25_that_skips_common_postings_finds_the_same_best_chunks(tmp_path, mo
     """At scale BM25 does not score every chunk holding a common term (MaxScore, compiled); on real
     text (CMRC 2018 passages and questions) it returns the same k best chunks, with bit-identical
     scores, as scoring every posting, and it scores fewer."""
-    from qa.stores import segment as segment_module
-    from qa.stores.segment import Segment
+    from qa.index.stores import segment as segment_module
+    from qa.index.stores.segment import Segment
 
     data = json.loads((SHARED_DATA / "cmrc2018" / "dev.json").read_text(encoding="utf-8"))["data"]
     paragraphs = [p for article in data for p in article["paragraphs"]][:300]
@@ -345,8 +345,8 @@ def test_bm25_that_skips_keeps_the_lowest_rows_of_chunks_tied_at_the_kth_score(t
     """A republished story makes identical chunks, hence identical scores: with every CMRC passage
     stored four times, the compiled MaxScore returns the same k chunks as scoring every posting
     (of those tied at the k-th score, the lowest rows), removed rows included."""
-    from qa.stores import segment as segment_module
-    from qa.stores.segment import Segment
+    from qa.index.stores import segment as segment_module
+    from qa.index.stores.segment import Segment
 
     data = json.loads((SHARED_DATA / "cmrc2018" / "dev.json").read_text(encoding="utf-8"))["data"]
     paragraphs = [p for article in data for p in article["paragraphs"]][:60]

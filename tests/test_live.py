@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.build import build
+from qa.index.build import build
 from qa.config import Settings
 from qa.errors import BuildRunningError, PermissionRefusedError, UploadError
-from qa.knowledge_base import KnowledgeBase, safe_name
-from qa.live import LiveEngine
+from qa.serve.knowledge_base import KnowledgeBase, safe_name
+from qa.serve.live import LiveEngine
 from qa.locking import index_lock, lock_holder
 
 from .conftest import DATA, ROOT, TEST_ENV, run_qa

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer import MARKER, keep_valid_markers
-from qa.llm import LLMConfig, build_messages
+from qa.answer.compose import MARKER, keep_valid_markers
+from qa.answer.llm import LLMConfig, build_messages
 
 from . import llm_server
 

@@ -190,17 +190,17 @@ def test_a_users_mistake_is_one_log_line_without_a_traceback(page, chat, tmp_pat
     page.locator("#kb-add").click()
     _status(page, "not-an-article.pdf")
     lines = _logged(log, "not-an-article.pdf")
-    for reason, where in (("777 characters", "qa.page: question refused"), ("778 characters", "qa.page: question refused"),
-                          ("779 characters", "qa.openai_api: request refused"),
-                          ("not-an-article.pdf", "qa.page: upload refused")):
+    for reason, where in (("777 characters", "qa.serve.page: question refused"), ("778 characters", "qa.serve.page: question refused"),
+                          ("779 characters", "qa.serve.openai_api: request refused"),
+                          ("not-an-article.pdf", "qa.serve.page: upload refused")):
         said = [line for line in lines if reason in line]
         assert len(said) == 1 and f" INFO {where}: " in said[0], said
     assert "Traceback" not in "\n".join(lines)
 
 
 def test_one_article_leaves_a_jsonl_file_whose_other_lines_keep_their_encoding():
-    from qa.corpus import LoadReport, parse_jsonl
-    from qa.knowledge_base import without_article
+    from qa.ingest.corpus import LoadReport, parse_jsonl
+    from qa.serve.knowledge_base import without_article
 
     lines = (DATA / "dated" / "reports.jsonl").read_text(encoding="utf-8").splitlines()
     data = "\r\n".join(lines).encode("gb18030")  # a GBK-era export, Windows line ends (written back as LF)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from qa.question_time import asked_time, passage_dates, time_match
+from qa.search.question_time import asked_time, passage_dates, time_match
 
 from .conftest import DATA, run_qa
 
@@ -53,9 +53,9 @@ def test_a_report_of_the_year_beats_one_that_only_names_it():
 @pytest.fixture(scope="module")
 def dated_engine(tmp_path_factory, e5):
     from qa.config import Settings
-    from qa.corpus import load_articles
-    from qa.engine import Engine
-    from qa.index import build_index
+    from qa.ingest.corpus import load_articles
+    from qa.answer.engine import Engine
+    from qa.index.incremental import build_index
 
     directory = tmp_path_factory.mktemp("dated") / "index"
     build_index(load_articles([DATED]).articles, directory, e5, 160, 1, progress=False)

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from qa.e5_file import E5File
-from qa.reader import BackgroundReader, WindowEncoder, batch_inputs, build_model
+from qa.answer.e5_file import E5File
+from qa.answer.reader import BackgroundReader, WindowEncoder, batch_inputs, build_model
 
 from .conftest import DATA, NEWS, ROOT, SEEDS
 
@@ -80,7 +80,7 @@ def test_the_network_computes_what_transformers_bert_computes_with_the_same_weig
     import torch
     from transformers import BertConfig, BertModel
 
-    from qa.reader import DEFAULT_WEIGHTS, load_weights
+    from qa.answer.reader import DEFAULT_WEIGHTS, load_weights
 
     weights = load_weights(DEFAULT_WEIGHTS)
     ours = build_model(e5_file, weights).eval()
@@ -140,7 +140,7 @@ def test_missing_or_broken_weights_warn_once_and_leave_no_reader(tmp_path, caplo
 
 def test_answers_still_come_when_the_weights_are_broken(tmp_path, seed_index_dir, e5, caplog):
     from qa.config import Settings
-    from qa.engine import Engine
+    from qa.answer.engine import Engine
 
     broken = tmp_path / "reader.pt"
     broken.write_bytes(b"\x80\x02truncated")
@@ -154,7 +154,7 @@ def test_answers_still_come_when_the_weights_are_broken(tmp_path, seed_index_dir
 
 
 def test_a_long_sentence_is_quoted_by_its_clauses_around_the_span():
-    from qa.span_answer import QUOTE_LIMIT, clauses_around
+    from qa.answer.span_answer import QUOTE_LIMIT, clauses_around
 
     text = ("国家统计局服务业调查中心、中国物流与采购联合会7月31日发布数据，7月份，中国制造业采购经理指数（PMI）"
             "为49.3%，比上月上升0.3个百分点，调查的21个行业中有10个位于扩张区间，比上月增加2个，"
@@ -185,8 +185,8 @@ def test_the_reader_leads_with_the_span_and_quotes_the_one_sentence_that_holds_i
 
 
 def test_an_unsure_reader_quotes_the_runner_up_sentence_too_and_a_sure_one_only_its_own(engine, seed_articles):
-    from qa.reader import Thresholds
-    from qa.span_answer import best_spans, read_answer
+    from qa.answer.reader import Thresholds
+    from qa.answer.span_answer import best_spans, read_answer
 
     question = "2024中国5G+工业互联网大会在哪里开幕？"
     query, hits = engine.search(question, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retrieval import first, reciprocal_rank_fusion
+from qa.search.retrieval import first, reciprocal_rank_fusion
 
 from .conftest import DATA, read_jsonl
 

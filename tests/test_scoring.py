@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from qa.errors import ModelLoadError
-from qa.scoring import FEATURES, SCORER_PATH, constraint_terms, coverage, features, load_scorer
-from qa.text import lexical_terms
+from qa.answer.scoring import FEATURES, SCORER_PATH, constraint_terms, coverage, features, load_scorer
+from qa.ingest.text import lexical_terms
 
 
 def test_sentence_similarity_is_the_e5_cosine_of_the_sentence(engine, e5):

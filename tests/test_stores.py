@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.build import build, index_is_current
+from qa.index.build import build, index_is_current
 from qa.config import Settings
-from qa.corpus import Article, load_articles, make_article
-from qa.engine import Engine
-from qa.index import build_index
-from qa.stores import FORMAT_VERSION, Location
-from qa.text import lexical_terms
+from qa.ingest.corpus import Article, load_articles, make_article
+from qa.answer.engine import Engine
+from qa.index.incremental import build_index
+from qa.index.stores import FORMAT_VERSION, Location
+from qa.ingest.text import lexical_terms
 
 from .conftest import DATA, NEWS, SEEDS, HashingEmbedder, _free_port, needs_chromium, read_jsonl, run_qa, served_chat
 
@@ -70,7 +70,7 @@ def test_a_large_store_searches_both_sides_at_once_and_finds_the_same(request, s
     engine = request.getfixturevalue(store)
     questions = [question for question, _ in _questions()]
     one_after_the_other = [engine.retriever.search(q, 5) for q in questions]
-    monkeypatch.setattr("qa.retrieval.PARALLEL_ABOVE", 0)
+    monkeypatch.setattr("qa.search.retrieval.PARALLEL_ABOVE", 0)
     with ThreadPoolExecutor(4) as callers:
         side_by_side = list(callers.map(lambda q: engine.retriever.search(q, 5), questions))
     assert side_by_side == one_after_the_other

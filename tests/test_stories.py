@@ -10,8 +10,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from qa.corpus import load_articles
-from qa.stories import group_stories, signature
+from qa.ingest.corpus import load_articles
+from qa.ingest.stories import group_stories, signature
 
 from .conftest import DATA, SHARED_DATA, run_qa
 
@@ -41,7 +41,7 @@ def test_real_wire_copies_are_grouped_and_updates_are_not():
     def find(fragment: str, start: str = "") -> dict:
         return next(r for r in records if fragment in r["text"] and r["text"].startswith(start))
 
-    from qa.corpus import make_article
+    from qa.ingest.corpus import make_article
 
     pairs = {
         "same story, one with 原标题": (find("华龙洞遗址", "原标题"), find("华龙洞遗址", "据最新一期")),

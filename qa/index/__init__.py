@@ -1,0 +1,1 @@
+"""Embedding chunks and keeping them in a store, updated incrementally."""

@@ -1,0 +1,1 @@
+"""Reading articles: files, web pages, feeds and scans → articles → chunks."""

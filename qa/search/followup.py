@@ -1,0 +1,91 @@
+"""Follow-up questions: rewrite one that leans on the conversation into a question that stands alone.
+
+Two shapes are common in chat. An elliptic question swaps one thing of the earlier question for
+another ("湖北前三季度经济增长多少？" → "那武汉呢？" asks "武汉前三季度经济增长多少？"); a question
+with a pronoun points back at something named earlier ("他现在担任什么职务？"). Anything else
+that cannot stand alone (too few content words, no noun of its own: "是哪一年发现的？") is
+searched with the earlier question's nouns.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.ingest.text import STOP_WORDS, key_nouns, lexical_terms, normalise, tagged_words
+
+# Words that point back at something named earlier: 他/她/它(们), 其, 该, 这位/那些/这篇, 此人, 上述.
+_REFERS_BACK = re.compile(r"[他她它]们?|其[中他]?|该|这[位些家个篇条则]|那[位些家个篇条则]|此人|上述|前者|后者")
+_PERSON_PRONOUN = re.compile(r"[他她]们?|这位|那位|此人")
+# "那武汉呢？", "那么2022年的呢", "武汉怎么样？": the thing the follow-up is about, in group 1.
+_ELLIPSIS = re.compile(r"^(?:那么?|还有|再问一下)?\s*(.{1,12}?)(?:的情况|的)?\s*(?:呢|怎么样|如何|又如何|又是多少|是多少)[？?。!！]*$")
+# Part-of-speech classes that name things: people, places, organisations, other names, times, numbers.
+_NAME_TAGS = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "name",
+              "t": "time", "m": "number", "eng": "name"}
+_DATED = re.compile(r"\d|[一二三四五六七八九十]+[年月日]|季度")  # "2022年", "三季度"; not "后来"
+MIN_TERMS = 2  # a question with fewer content terms than this cannot stand alone
+MAX_CARRIED = 4
+
+
+def needs_context(question: str) -> bool:
+    """True when the question refers back (pronouns, a leading 那), is elliptic, names nothing of
+    its own ("是哪一年发现的？", "路上大概要走多久？": no noun) or is too short to search alone."""
+    tagged = tagged_words(question.strip())
+    return (bool(_REFERS_BACK.search(question)) or bool(_ELLIPSIS.match(question.strip()))
+            or len(lexical_terms(question)) < MIN_TERMS
+            or (bool(tagged) and tagged[0][0] in ("那", "那么"))
+            or not any(tag[:1] == "n" and word not in STOP_WORDS for word, tag in tagged))
+
+
+def _names(text: str) -> list[tuple[str, str]]:
+    """(word, kind) of the words that name something, in order; "2023" + "年" is one time."""
+    names: list[tuple[str, str]] = []
+    previous_tag = ""
+    for word, tag in tagged_words(text):
+        kind = _NAME_TAGS.get(tag)
+        if kind in ("number", "time") and previous_tag in ("m", "t") and names:
+            names[-1] = (names[-1][0] + word, "time")
+        elif kind:
+            names.append((word, kind))
+        previous_tag = tag
+    return names
+
+
+def focus_terms(question: str) -> list[str]:
+    """What an elliptic follow-up ("那武汉呢？") asks about instead (normalised): the evidence
+    for it must mention this; [] for other questions."""
+    ellipsis = _ELLIPSIS.match(question.strip())
+    if not ellipsis:
+        return []
+    return [normalise(word) for word, kind in _names(ellipsis.group(1))
+            if kind != "time" or _DATED.search(word)]
+
+
+def _swap(earlier: str, new: str) -> str | None:
+    """The earlier question with its thing of the same kind as `new` replaced by `new`."""
+    if _REFERS_BACK.search(new):
+        return None
+    kinds = {kind for _, kind in _names(new)}
+    for word, kind in _names(earlier):
+        if kind in kinds or (not kinds and kind in ("place", "person", "org")):
+            suffix = word[-1] if word[-1] in "省市县区" and not new.endswith(word[-1]) else ""
+            return earlier.replace(word, new + suffix, 1)
+    return None
+
+
+def resolve_followup(question: str, history: list[str]) -> str:
+    """The question as searched: standing alone when it leans on the last earlier question."""
+    if not history or not needs_context(question):
+        return question
+    earlier = history[-1]
+    ellipsis = _ELLIPSIS.match(question.strip())
+    if ellipsis and (swapped := _swap(earlier, ellipsis.group(1).strip())):
+        return swapped
+    pronoun = _PERSON_PRONOUN.search(question)
+    people = [word for word, kind in _names(earlier) if kind == "person"]
+    if pronoun and people:
+        return question[:pronoun.start()] + people[-1] + question[pronoun.end():]
+    carried = [t for t in dict.fromkeys(key_nouns(earlier)) if t not in question]
+    if not carried:
+        return question
+    return " ".join(carried[:MAX_CARRIED]) + " " + question
+

@@ -1,0 +1,1 @@
+"""The page, its knowledge base, live reload and the OpenAI-compatible API."""

@@ -45,14 +45,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.ingest.corpus import load_articles  # noqa: E402
-from qa.index.embedding import make_embedder  # noqa: E402
 from qa.answer.engine import Engine  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.index.embedding import make_embedder  # noqa: E402
 from qa.index.incremental import build_index  # noqa: E402
-from qa.index.stores import Location  # noqa: E402
-from qa.index.stores import segment  # noqa: E402
+from qa.index.stores import (
+    Location,  # noqa: E402
+    segment,  # noqa: E402
+)
+from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
+from qa.ingest.corpus import load_articles  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "data" / "news" / "crud_news_10k.jsonl.gz"
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "QA_THREADS": "1"}
@@ -243,7 +245,6 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
         update_s = time.perf_counter() - started
         engine = Engine.open(Settings(index_dir=location.index_dir, store=location.uri, collection=location.collection),
                              embedder=embedder, location=location)
-        engine.llm = None
         row = {"size": size, "store": store, "articles": len(chosen), "chunks": report.chunks,
                "build s": build_s, "build chunks/s": report.chunks / build_s, "update 1% s": update_s,
                "update / build": update_s / build_s, **ask_times(engine, questions, repeat),
@@ -252,10 +253,9 @@ def measure(size: str, store: str, chosen: list, articles: list, embedder: Jitte
     finally:
         segment.ANN_THRESHOLD = threshold
     if store == "milvus":
-        from qa.index.stores import milvus
+        from qa.index.stores.milvus_collections import forget_clients
 
-        milvus._clients.clear()  # let `qa serve` open the file (Milvus Lite serves one process)
-        milvus._loaded.clear()
+        forget_clients()  # let `qa serve` open the file (Milvus Lite serves one process)
         from milvus_lite import server_manager
 
         server_manager.server_manager_instance.release_all()
@@ -280,7 +280,6 @@ def requery(json_path: Path, workdir: Path, n_questions: int, repeat: int) -> di
         chosen, _ = articles_for(row["size"], articles)
         questions = questions_from(chosen[: len(articles)], n_questions)
         engine = Engine.open(Settings(index_dir=location.index_dir), embedder=embedder, location=location)
-        engine.llm = None
         kept.append((row, location, questions))
         asked.append((engine, questions))
     for (row, _, _), times in zip(kept, interleaved_ask_times(asked, repeat)):

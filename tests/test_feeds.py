@@ -55,11 +55,10 @@ def _qa(*args: str, check: bool = True):
 
 def _ask(index: Path, question: str, e5) -> dict:
     """The answer as `qa ask --json` gives it (asked in this process: the commands under test are the feeds')."""
-    from qa.config import Settings
     from qa.answer.engine import Engine
+    from qa.config import Settings
 
     engine = Engine.open(Settings(index_dir=index, reader="off"), embedder=e5)
-    engine.llm = None
     return engine.ask(question).to_json()
 
 
@@ -112,10 +111,10 @@ def test_an_updated_item_replaces_its_chunks_and_a_story_from_two_feeds_is_cited
     _qa("feeds", "update", *where)
     answer = _ask(index, "温州马拉松有多少人报名？", e5)
     assert "4.1万人" in answer["answer"] and "3.2万人" not in answer["answer"]
-    from qa.index.stores import Location, record_key
+    from qa.index.stores import Location
 
     [article] = [a for a in Location(index).open().articles() if a.title == wenzhou("")[0]]  # one, replaced
-    chunks = Location(index).open().chunks([record_key(article.num, i) for i in range(article.chunks)])
+    chunks = Location(index).open().chunks(article.chunk_keys())
     assert "4.1万人" in "".join(c.text for c in chunks.values())
     assert "3.2万人" not in "".join(c.text for c in chunks.values())  # the old text's chunks are gone
     assert len(list((kb / "web").rglob("*.jsonl"))) == 3

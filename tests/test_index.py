@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from qa.ingest.chunking import split_article
-from qa.ingest.corpus import Article, load_articles
 from qa.errors import IndexMismatchError, IndexMissingError
 from qa.index.incremental import build_index
 from qa.index.stores import Location
 from qa.index.stores.segment import make_ann
+from qa.ingest.chunking import split_article
+from qa.ingest.corpus import Article, load_articles
 from qa.ingest.text import lexical_terms
 
 from .conftest import DATA, NEWS, SHARED_DATA, HashingEmbedder
@@ -169,7 +169,7 @@ def test_a_write_cut_short_is_invisible_and_undone(tmp_path, seed_articles, monk
 
 def test_many_updates_merge_segments_and_keep_answering(tmp_path, seed_articles, monkeypatch):
     directory = tmp_path / "index"
-    monkeypatch.setattr("qa.index.stores.local.COMPACT_SHARE", 10.0)  # only the segment count decides here
+    monkeypatch.setattr("qa.index.stores.compaction.COMPACT_SHARE", 10.0)  # only the segment count decides here
     extras = [Article(id=f"x{n}", title=f"短讯{n}", text=f"第{n}号图书馆今天开馆。馆内藏书{n}万册。") for n in range(6)]
     for n in range(len(extras) + 1):
         _build([*seed_articles, *extras[:n]], directory)

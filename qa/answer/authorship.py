@@ -10,10 +10,15 @@ the article's fields say (its source, its reporters). A story that credits no on
 from __future__ import annotations
 
 from qa.answer.compose import Answer, Quote, abstain, cited, refuse
-from qa.ingest.byline import CreditQuestion, byline_length, looks_like_outlet, story_terms
-from qa.search.retrieval import Hit
 from qa.answer.scoring import coverage
-from qa.index.stores import IndexedArticle, Store, record_key
+from qa.index.stores import IndexedArticle, Store
+from qa.ingest.byline import (
+    CreditQuestion,
+    byline_length,
+    looks_like_outlet,
+    story_terms,
+)
+from qa.search.retrieval import Hit
 
 MAX_LISTED = 5  # stories named in one answer, newest first
 # A question naming its story ("中欧班列那篇…") is about the best hit's story only when that story holds
@@ -24,7 +29,7 @@ MIN_STORY_COVERAGE = 0.5
 def byline_quote(store: Store, article: IndexedArticle) -> tuple[Quote, bool] | None:
     """The quote citing the article's byline and whether it is one: the byline opening its text,
     else its first sentence (None: the store holds no text of it)."""
-    key = record_key(article.num, 0)
+    key = article.lead_key
     sentences = store.sentences_of([article.num]).get(article.num, [])
     lead = store.chunks([key]).get(key)
     if not sentences or lead is None:
@@ -32,7 +37,7 @@ def byline_quote(store: Store, article: IndexedArticle) -> tuple[Quote, bool] | 
     first = sentences[0].sentence
     length = byline_length(first.text)
     end = first.start + (length or len(first.text))
-    return Quote(Hit(lead, 1.0, position=key), first.start, end, first.text[: end - first.start], 1.0), length > 0
+    return Quote(Hit(lead, 1.0, key=key), first.start, end, first.text[: end - first.start], 1.0), length > 0
 
 
 def story_credit(store: Store, question: str, query: str, hits: list[Hit], asked: CreditQuestion) -> Answer:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
-from collections.abc import Callable
-
 from qa.config import DEFAULT_MODEL, Settings
-from qa.ingest.corpus import READER_VERSION, article_files, load_articles
-from qa.index.embedding import Embedder, make_embedder
 from qa.errors import CorpusError
+from qa.index.embedding import Embedder, make_embedder
 from qa.index.incremental import BuildReport, Progress, build_index
-from qa.locking import index_lock
 from qa.index.stores import FORMAT_VERSION, location_for
+from qa.ingest.corpus import READER_VERSION, article_files, load_articles
+from qa.locking import index_lock
 
 
 def corpus_fingerprint(roots: tuple[Path, ...], year: int | None = None) -> str:

@@ -11,7 +11,6 @@ beside the old one, which keeps answering until the new one is published.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,13 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.index.embedding import Embedder
+from qa.index.stores import (
+    FORMAT_VERSION,
+    Changes,
+    IndexedArticle,
+    Location,
+    Manifest,
+    Store,
+    record_key,
+)
+from qa.index.stores.base import joined_reporters
 from qa.ingest.chunking import split_article, split_sentences
 from qa.ingest.corpus import Article
 from qa.ingest.dates import ISO_DATE
-from qa.index.embedding import Embedder
-from qa.index.stores import FORMAT_VERSION, Changes, IndexedArticle, Location, Manifest, Store, record_key
-from qa.index.stores.base import joined_reporters
-from qa.index.stores.local import resolve_index_dir
 from qa.ingest.stories import NUM_PERM, group_stories, signature, text_key
 from qa.ingest.text import lexical_terms
 
@@ -90,23 +96,6 @@ def _embed_missing(embedder: Embedder, texts_by_hash: dict[str, str], progress: 
     return vectors
 
 
-def _legacy_vectors(directory: Path) -> dict[str, np.ndarray]:
-    """content hash → vector from an index of format 2 (one folder of .jsonl and .npy files), so
-    that upgrading the format embeds nothing again."""
-    found = resolve_index_dir(directory)
-    if found is None or not (found / "chunks.jsonl").is_file():
-        return {}
-    try:
-        cache = {}
-        for records, vectors in (("chunks.jsonl", "vectors.npy"), ("sentences.jsonl", "sentence_vectors.npy")):
-            with (found / records).open(encoding="utf-8") as lines:
-                hashes = [json.loads(line)["hash"] for line in lines]
-            cache.update(zip(hashes, np.load(found / vectors)))
-        return cache
-    except (OSError, ValueError, KeyError):
-        return {}
-
-
 class _VectorCache:
     """Vectors the build need not compute: in the store being updated, in the index being replaced
     (when built with the same model) or in a format-2 index at the same place."""
@@ -130,7 +119,7 @@ def _open_for_update(location: Location, model: str, chunk_size: int, chunk_over
     if manifest is None or manifest.model != model:
         return None, None
     store = location.open()
-    if not location.uri and Path(store.location) != location.folder:
+    if location.is_leftover(store):
         return None, store  # a swap was cut short: the index at `<dir>.old` lends its vectors to a full build
     if manifest.format != FORMAT_VERSION:
         return None, store  # an older format keeps fewer fields: rebuilt in full, every vector reused
@@ -150,7 +139,7 @@ def build_index(articles: list[Article], target: Location | Path | str, embedder
     manifest = Manifest(model=embedder.name, dim=embedder.dim, chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                         **(extra_manifest or {}))
     full = store is None
-    legacy = _legacy_vectors(location.folder) if full and not location.uri else {}
+    legacy = location.legacy_vectors() if full else {}
     previous = store.articles() if store else (donor.articles() if donor else [])
     if full:
         store = location.begin_full(manifest)

@@ -1,22 +1,27 @@
-"""The store interface: what the engine, the chat and the evaluation ask of an index, and the records it keeps.
+"""The store interface: what the engine, the chat and the evaluation ask of an index, the records it
+keeps, and what each kind of store does at a location (`Backend`).
 
 Every backend (qa/index/stores/local.py: SQLite + FAISS + bm25s in a folder; qa/index/stores/milvus.py: Milvus
 Lite or a Milvus server) holds the same records — articles, their chunks and sentences with their
 vectors — and answers the same questions about them. Chunk and sentence keys are integers that
 say where they come from: the article's number × ARTICLE_SPAN + their position in the article, so
-a sentence's neighbours are key ± 1 and an article's records are one key range.
+a sentence's neighbours are key ± 1 and an article's records are one key range. Only this module
+does that arithmetic: callers use the helpers below (`record_key`, `article_num_of`, `lead_key`,
+`article_key_range`, `IndexedArticle.chunk_keys`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from qa.ingest.chunking import Chunk, Sentence
 from qa.errors import IndexMismatchError
+from qa.ingest.chunking import Chunk, Sentence
 
 # 5: articles keep their origin (OCR, a feed's summary); 4: their reporters; 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
 FORMAT_VERSION = 5
@@ -24,6 +29,17 @@ FORMAT_VERSION = 5
 READABLE_FORMATS = (3, 4, 5)
 REPORTER_SEPARATOR = "、"  # reporters in one text field ("刘仲华、张慧中"), as bylines write them
 ARTICLE_SPAN = 1 << 20  # positions per article in a chunk or sentence key
+DEFAULT_COLLECTION = "default"
+COLLECTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def check_collection(name: str) -> str:
+    """The collection name, or IndexMismatchError saying what a name may be."""
+    name = (name or DEFAULT_COLLECTION).strip()
+    if not COLLECTION_NAME.match(name):
+        raise IndexMismatchError(f"the collection name {name!r} is not usable: use a letter, then letters, digits "
+                                 "or _ (at most 64), e.g. --collection finance_2023")
+    return name
 
 
 def record_key(article_num: int, position: int) -> int:
@@ -32,7 +48,23 @@ def record_key(article_num: int, position: int) -> int:
 
 
 def article_num_of(key: int) -> int:
+    """The number of the article that holds the chunk or sentence with this key."""
     return key // ARTICLE_SPAN
+
+
+def article_nums_of(keys: np.ndarray) -> np.ndarray:
+    """`article_num_of` of each key of an array."""
+    return keys // ARTICLE_SPAN
+
+
+def article_key_range(article_num: int) -> tuple[int, int]:
+    """[first, last + 1) of the keys an article's chunks and sentences may have."""
+    return record_key(article_num, 0), record_key(article_num + 1, 0)
+
+
+def lead_key(key: int) -> int:
+    """The key of the first chunk (the lead) of the article that holds the chunk with this key."""
+    return record_key(article_num_of(key), 0)
 
 
 def joined_reporters(reporters: tuple[str, ...] | list[str]) -> str:
@@ -67,6 +99,15 @@ class IndexedArticle:
     def listing(self) -> dict:
         """What `articles.jsonl`-style listings and the API show of it."""
         return {k: v for k, v in asdict(self).items() if k not in ("num", "content")}
+
+    @property
+    def lead_key(self) -> int:
+        """The key of its first chunk (the lead) and of its first sentence."""
+        return record_key(self.num, 0)
+
+    def chunk_keys(self) -> list[int]:
+        """The keys of its chunks, in order."""
+        return [record_key(self.num, i) for i in range(self.chunks)]
 
 
 @dataclass(frozen=True)
@@ -221,3 +262,40 @@ class Store(Protocol):
 
     def close(self) -> None:
         ...
+
+
+class Backend(Protocol):
+    """One kind of store at one location (a collection of a folder, of a Milvus Lite file, of a Milvus
+    server): what `Location` asks of it. qa/index/stores/__init__.py chooses the kind from the URI once."""
+
+    @property
+    def lock_dir(self) -> Path:
+        """What the writer lock is named after (qa/locking.py puts `<name>.lock` beside it)."""
+
+    def describe(self) -> str:
+        """Where the index is, for people."""
+
+    def open(self, model: str | None = None, reuse: Store | None = None) -> Store:
+        """The published store (checking the model, if given); `reuse` lends what an earlier opening loaded."""
+
+    def manifest(self) -> Manifest | None:
+        """The published manifest (None: no index yet, or one this version cannot read)."""
+
+    def begin_full(self, manifest: Manifest) -> Store:
+        """An empty store that becomes this location's only when `finish_full` publishes it."""
+
+    def finish_full(self, store: Store) -> None:
+        """Make the fully written store the one every later `open` finds; drop the previous one."""
+
+    def stamp(self) -> object:
+        """Changes when a new generation or a new index is published (asked before every question)."""
+
+    def collections(self) -> list[str]:
+        """The collections that hold an index in this store."""
+
+    def is_leftover(self, store: Store) -> bool:
+        """Whether `store` is what a full build cut short left behind: it answers and lends its
+        vectors, but the next build replaces it in full."""
+
+    def legacy_vectors(self) -> dict[str, np.ndarray]:
+        """content hash → vector of an index of a format this version no longer opens, at this location."""

@@ -10,7 +10,9 @@ with it, adds one segment for the new chunks, and publishes the generation by re
 manifest.json: readers see the generation of the manifest they loaded, so an update costs in
 proportion to what changed and a write cut short is invisible (and undone by the next one).
 Small segments are merged when there are too many; everything is compacted into one when the
-removed or added chunks make up a large share.
+removed or added chunks make up a large share (qa/index/stores/compaction.py). The SQLite tables are
+qa/index/stores/local_tables.py; where the folder is and how a full build replaces it,
+qa/index/stores/local_backend.py.
 """
 
 from __future__ import annotations
@@ -25,38 +27,31 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.ingest.chunking import Chunk, Sentence
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index.stores.base import (ARTICLE_SPAN, FORMAT_VERSION, REPORTER_SEPARATOR, Changes, IndexedArticle, Manifest,
-                   StoredSentence, article_num_of, joined_reporters, split_reporters)
-from qa.index.stores.segment import Segment, idf
-
-MAX_SEGMENTS = 4  # beyond this many, the segments after the first are merged into one
-COMPACT_SHARE = 0.25  # removed (or added) chunks beyond this share of the first segment: merge all
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    num INTEGER PRIMARY KEY, id TEXT NOT NULL, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT,
-    chunks INTEGER, date_inferred TEXT, story TEXT, text_key TEXT, content TEXT, signature BLOB,
-    added INTEGER NOT NULL, removed INTEGER, reporters TEXT, origin TEXT);
-CREATE INDEX IF NOT EXISTS articles_id ON articles(id);
-CREATE INDEX IF NOT EXISTS articles_story ON articles(story);
-CREATE TABLE IF NOT EXISTS chunks (
-    key INTEGER PRIMARY KEY, id TEXT, article_id TEXT, title TEXT, source TEXT, date TEXT, text TEXT,
-    start INTEGER, end INTEGER, hash TEXT, terms TEXT, vector BLOB);
-CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
-CREATE TABLE IF NOT EXISTS sentences (
-    key INTEGER PRIMARY KEY, article_id TEXT, text TEXT, start INTEGER, end INTEGER, hash TEXT, vector BLOB);
-CREATE INDEX IF NOT EXISTS sentences_hash ON sentences(hash);
-"""
-_ARTICLE_COLUMNS = ("id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, content, "
-                    "reporters, origin")
-# Older stores' tables lack the later columns: read as empty.
-_COLUMNS_OF_FORMAT = {4: _ARTICLE_COLUMNS.replace(", origin", ", ''"),
-                      3: _ARTICLE_COLUMNS.replace(", reporters, origin", ", '', ''")}
-_CHUNK_COLUMNS = "key, id, article_id, title, source, date, text, start, end"
-_TERM_SEPARATOR = "\x1f"
-_SQL_BATCH = 900  # parameters per IN (…): under SQLite's limit
+from qa.index.stores.base import (
+    REPORTER_SEPARATOR,
+    Changes,
+    IndexedArticle,
+    Manifest,
+    StoredSentence,
+    article_key_range,
+    article_nums_of,
+)
+from qa.index.stores.bm25 import idf
+from qa.index.stores.compaction import merged, segment_name, segment_of
+from qa.index.stores.local_tables import (
+    ARTICLE_COLUMNS,
+    CHUNK_COLUMNS,
+    COLUMNS_OF_FORMAT,
+    article_from_row,
+    batches,
+    connect,
+    delete_records,
+    insert_changes,
+    placeholders,
+)
+from qa.index.stores.segment import Segment
+from qa.ingest.chunking import Chunk, Sentence
 
 
 def resolve_index_dir(directory: Path) -> Path | None:
@@ -76,24 +71,6 @@ def read_manifest(directory: Path) -> Manifest | None:
         return Manifest.from_dict(json.loads((found / "manifest.json").read_text(encoding="utf-8")), str(directory))
     except (OSError, ValueError, IndexMismatchError):
         return None
-
-
-def _article(row: tuple) -> IndexedArticle:
-    return IndexedArticle(*row[:-2], reporters=split_reporters(row[-2]), origin=row[-1] or "")
-
-
-def _batches(items: list, size: int = _SQL_BATCH):
-    for at in range(0, len(items), size):
-        yield items[at: at + size]
-
-
-def _segment_name(generation: int, kind: str = "") -> str:
-    """Unique across builds too: a reopened store reuses loaded segments by name."""
-    return f"g{generation:06d}{kind}-{os.urandom(4).hex()}"
-
-
-def _blob(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, np.float32).tobytes()
 
 
 class LocalStore:
@@ -142,15 +119,13 @@ class LocalStore:
     def _db(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.directory / "store.db", check_same_thread=False, timeout=30)
-            connection.executescript("PRAGMA journal_mode=WAL;" + _SCHEMA)
-            self._local.connection = connection
+            connection = self._local.connection = connect(self.directory)
         return connection
 
     @property
     def _columns(self) -> str:
         """The article columns this store's format has."""
-        return _COLUMNS_OF_FORMAT.get(self.manifest.format, _ARTICLE_COLUMNS)
+        return COLUMNS_OF_FORMAT.get(self.manifest.format, ARTICLE_COLUMNS)
 
     def _visible(self, alias: str = "") -> str:
         g = int(self.manifest.generation)
@@ -187,7 +162,7 @@ class LocalStore:
             return None
         if segment.name not in self._gone:
             self._gone[segment.name] = np.flatnonzero(
-                np.isin(segment.keys // ARTICLE_SPAN, list(self._removed))).astype(np.int64)
+                np.isin(article_nums_of(segment.keys), list(self._removed))).astype(np.int64)
         return self._gone[segment.name]
 
     def lexical_search(self, terms: list[str], k: int) -> list[tuple[int, float]]:
@@ -217,16 +192,16 @@ class LocalStore:
     # -- reading records -----------------------------------------------------------------------
     def chunks(self, keys: list[int]) -> dict[int, Chunk]:
         found = {}
-        for batch in _batches(list(keys)):
-            rows = self._db().execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE key IN ({','.join('?' * len(batch))})",
+        for batch in batches(list(keys)):
+            rows = self._db().execute(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE key IN ({placeholders(batch)})",
                                       batch)
             found.update((row[0], Chunk(*row[1:])) for row in rows)
         return found
 
     def _vectors(self, table: str, keys: list[int]) -> np.ndarray:
         found = {}
-        for batch in _batches(list(keys)):
-            rows = self._db().execute(f"SELECT key, vector FROM {table} WHERE key IN ({','.join('?' * len(batch))})",
+        for batch in batches(list(keys)):
+            rows = self._db().execute(f"SELECT key, vector FROM {table} WHERE key IN ({placeholders(batch)})",
                                       batch)
             found.update((key, np.frombuffer(blob, np.float32)) for key, blob in rows)
         if not keys:
@@ -243,8 +218,7 @@ class LocalStore:
         found: dict[int, list[StoredSentence]] = {}
         for num in dict.fromkeys(article_nums):
             rows = self._db().execute("SELECT key, article_id, text, start, end FROM sentences "
-                                      "WHERE key >= ? AND key < ? ORDER BY key",
-                                      (num * ARTICLE_SPAN, (num + 1) * ARTICLE_SPAN))
+                                      "WHERE key >= ? AND key < ? ORDER BY key", article_key_range(num))
             found[num] = [StoredSentence(row[0], Sentence(*row[1:])) for row in rows]
         return found
 
@@ -253,8 +227,8 @@ class LocalStore:
                                                  (article_id,))]
         for num in nums:
             row = self._db().execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE key >= ? AND key < ? AND start <= ? AND end >= ? "
-                "ORDER BY end - start, key LIMIT 1", (num * ARTICLE_SPAN, (num + 1) * ARTICLE_SPAN, start, end)).fetchone()
+                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE key >= ? AND key < ? AND start <= ? AND end >= ? "
+                "ORDER BY end - start, key LIMIT 1", (*article_key_range(num), start, end)).fetchone()
             if row:
                 return Chunk(*row[1:])
         return None
@@ -262,14 +236,14 @@ class LocalStore:
     def articles(self, limit: int | None = None) -> list[IndexedArticle]:
         rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} ORDER BY num"
                                   + (f" LIMIT {int(limit)}" if limit is not None else ""))
-        return [_article(row) for row in rows]
+        return [article_from_row(row) for row in rows]
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         found = {}
-        for batch in _batches(list(dict.fromkeys(ids))):
+        for batch in batches(list(dict.fromkeys(ids))):
             rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} "
-                                      f"AND id IN ({','.join('?' * len(batch))}) ORDER BY num", batch)
-            found.update((a.id, a) for a in map(_article, rows))
+                                      f"AND id IN ({placeholders(batch)}) ORDER BY num", batch)
+            found.update((a.id, a) for a in map(article_from_row, rows))
         return found
 
     def articles_by_byline(self, name: str) -> list[IndexedArticle]:
@@ -279,14 +253,14 @@ class LocalStore:
             values += [REPORTER_SEPARATOR, REPORTER_SEPARATOR, f"{REPORTER_SEPARATOR}{name}{REPORTER_SEPARATOR}"]
         rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} AND ({where}) "
                                   "ORDER BY num", values)
-        return [_article(row) for row in rows]
+        return [article_from_row(row) for row in rows]
 
     def story_members(self, stories: list[str]) -> dict[str, list[IndexedArticle]]:
         found: dict[str, list[IndexedArticle]] = {}
-        for batch in _batches(list(dict.fromkeys(stories))):
+        for batch in batches(list(dict.fromkeys(stories))):
             rows = self._db().execute(f"SELECT {self._columns} FROM articles WHERE {self._visible()} "
-                                      f"AND story IN ({','.join('?' * len(batch))}) ORDER BY num", batch)
-            for article in map(_article, rows):
+                                      f"AND story IN ({placeholders(batch)}) ORDER BY num", batch)
+            for article in map(article_from_row, rows):
                 found.setdefault(article.story, []).append(article)
         return found
 
@@ -297,9 +271,9 @@ class LocalStore:
     def cached_vectors(self, hashes: list[str]) -> dict[str, np.ndarray]:
         found = {}
         for table in ("chunks", "sentences"):
-            for batch in _batches(list(hashes)):
+            for batch in batches(list(hashes)):
                 rows = self._db().execute(f"SELECT hash, vector FROM {table} WHERE hash IN "
-                                          f"({','.join('?' * len(batch))})", batch)
+                                          f"({placeholders(batch)})", batch)
                 found.update((h, np.frombuffer(blob, np.float32)) for h, blob in rows)
         return found
 
@@ -320,16 +294,16 @@ class LocalStore:
         removed: set[int] = set()
         for part in parts:
             with db:
-                self._insert(db, part, new)
+                insert_changes(db, part, new)
                 db.executemany("UPDATE articles SET removed = ? WHERE num = ?", [(new, n) for n in part.removed])
                 db.executemany("UPDATE articles SET story = ? WHERE num = ?", [(s, n) for n, s in part.stories.items()])
             added += [key for key, *_ in part.chunks]
             removed.update(part.removed)
-        segments = list(self.segments)
+        segments, held_in, dim = list(self.segments), self.directory / "segments", self.manifest.dim
         if added:
-            segments.append(self._segment_of(db, added, _segment_name(new)))
+            segments.append(segment_of(db, held_in, dim, added, segment_name(new)))
         removed |= self._removed
-        segments = self._merged(db, segments, removed, new)
+        segments = merged(db, held_in, dim, segments, removed, new)
         manifest.generation, manifest.segments = new, [{"name": s.name, "chunks": len(s)} for s in segments]
         manifest.ann = "hnsw" if any(hasattr(s.ann, "hnsw") for s in segments) else "flat"
         self._publish(manifest)
@@ -345,72 +319,13 @@ class LocalStore:
         """Take back what a write cut short before publishing left in the database."""
         with db:
             for (num,) in db.execute("SELECT num FROM articles WHERE added > ?", (g,)).fetchall():
-                self._delete_records(db, num)
+                delete_records(db, num)
             db.execute("DELETE FROM articles WHERE added > ?", (g,))
             db.execute("UPDATE articles SET removed = NULL WHERE removed > ?", (g,))
         live = {s["name"] for s in self.manifest.segments}
         for folder in (self.directory / "segments").glob("*"):
             if folder.name not in live:
                 shutil.rmtree(folder, ignore_errors=True)
-
-    @staticmethod
-    def _delete_records(db: sqlite3.Connection, num: int) -> None:
-        bounds = (num * ARTICLE_SPAN, (num + 1) * ARTICLE_SPAN)
-        db.execute("DELETE FROM chunks WHERE key >= ? AND key < ?", bounds)
-        db.execute("DELETE FROM sentences WHERE key >= ? AND key < ?", bounds)
-
-    @staticmethod
-    def _insert(db: sqlite3.Connection, changes: Changes, generation: int) -> None:
-        signatures = changes.signatures if changes.signatures is not None else [None] * len(changes.added)
-        db.executemany(
-            "INSERT INTO articles (id, title, source, date, url, path, chunks, date_inferred, story, text_key, num, "
-            "content, signature, added, reporters, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(a.id, a.title, a.source, a.date, a.url, a.path, a.chunks, a.date_inferred, a.story, a.text_key, a.num,
-              a.content, None if s is None else np.asarray(s, np.uint64).tobytes(), generation,
-              joined_reporters(a.reporters), a.origin)
-             for a, s in zip(changes.added, signatures)])
-        db.executemany(
-            "INSERT INTO chunks (key, id, article_id, title, source, date, text, start, end, hash, terms, vector) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(key, c.id, c.article_id, c.title, c.source, c.date, c.text, c.start, c.end, h,
-              _TERM_SEPARATOR.join(terms), _blob(v)) for (key, c, h, terms), v in zip(changes.chunks, changes.chunk_vectors)]
-            if changes.chunks else [])
-        db.executemany(
-            "INSERT INTO sentences (key, article_id, text, start, end, hash, vector) VALUES (?,?,?,?,?,?,?)",
-            [(key, s.article_id, s.text, s.start, s.end, h, _blob(v))
-             for (key, s, h), v in zip(changes.sentences, changes.sentence_vectors)] if changes.sentences else [])
-
-    def _merged(self, db: sqlite3.Connection, segments: list[Segment], removed: set[int], generation: int) -> list[Segment]:
-        """The segments after this write's merges: all into one when removed or added chunks make up
-        a large share of the first, the small ones into one when there are too many."""
-        if len(segments) <= 1 and not removed:
-            return segments
-        base = len(segments[0]) if segments else 0
-        gone = sum(int(np.isin(s.keys // ARTICLE_SPAN, list(removed)).sum()) for s in segments) if removed else 0
-        added = sum(len(s) for s in segments[1:])
-        if base == 0 or gone > COMPACT_SHARE * base or added > COMPACT_SHARE * base:
-            return [self._merge(db, segments, removed, _segment_name(generation, "m"))] if segments else []
-        if len(segments) > MAX_SEGMENTS:
-            return [segments[0], self._merge(db, segments[1:], removed, _segment_name(generation, "m"))]
-        return segments
-
-    def _merge(self, db: sqlite3.Connection, segments: list[Segment], removed: set[int], name: str) -> Segment:
-        """One segment of the live chunks of `segments`."""
-        return self._segment_of(db, [int(k) for s in segments for k in s.keys if article_num_of(int(k)) not in removed],
-                                name)
-
-    def _segment_of(self, db: sqlite3.Connection, keys: list[int], name: str) -> Segment:
-        """A segment of these chunks, from their vectors and terms in the database."""
-        vectors, terms = {}, {}
-        for batch in _batches(keys):
-            rows = db.execute(f"SELECT key, terms, vector FROM chunks WHERE key IN ({','.join('?' * len(batch))})", batch)
-            for key, joined, blob in rows:
-                terms[key] = joined.split(_TERM_SEPARATOR) if joined else []
-                vectors[key] = np.frombuffer(blob, np.float32)
-        dim = self.manifest.dim
-        stacked = np.stack([vectors[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
-        return Segment.write(self.directory / "segments" / name, np.array(keys, np.int64), stacked,
-                             [terms[k] for k in keys])
 
     def _publish(self, manifest: Manifest) -> None:
         """Replace manifest.json in one step: the new generation is what readers load next."""
@@ -421,10 +336,10 @@ class LocalStore:
     def _purge(self, db: sqlite3.Connection, segments: list[Segment], g: int) -> None:
         """Delete the records of articles removed before the previous generation that no segment
         holds any more (readers of the previous generation may still ask for the others)."""
-        held = set(np.unique(np.concatenate([s.keys // ARTICLE_SPAN for s in segments])).tolist()) if segments else set()
+        held = set(np.unique(np.concatenate([article_nums_of(s.keys) for s in segments])).tolist()) if segments else set()
         gone = [n for (n,) in db.execute("SELECT num FROM articles WHERE removed IS NOT NULL AND removed < ?", (g,))
                 if n not in held]
         with db:
             for num in gone:
-                self._delete_records(db, num)
+                delete_records(db, num)
             db.executemany("DELETE FROM articles WHERE num = ?", [(n,) for n in gone])

@@ -2,19 +2,14 @@
 process) or a Milvus server (Standalone or Distributed) with the same code.
 
 Milvus keeps everything — vectors, texts, metadata and the lexical side — so a cluster serves
-hybrid search with no local state. Per collection NAME and build B:
+hybrid search with no local state. Its collections and the client are qa/index/stores/milvus_collections.py;
+where a store is and how a full build is published, qa/index/stores/milvus_backend.py.
 
-    qa_NAME_meta          the published manifest (which build, which generation) and pending ones
-    qa_NAME_B_chunks      key, dense vector (FLAT, inner product), BM25 sparse vector, text and metadata
-    qa_NAME_B_sentences   key, vector, text
-    qa_NAME_B_articles    the article list, stories and story signatures
-    qa_NAME_B_terms       document frequency of each term (the answer step's IDF, the query's weights)
-
-The lexical side is BM25 as bm25s computes it (k1 1.5, b 0.75, Lucene's IDF) on the same jieba
-terms, stored as sparse vectors: the document side carries each term's saturated frequency, the
-query side its IDF, and their inner product is the BM25 score — so the seeds get the answers of
-the default store. Milvus' own BM25 function was not used: it tokenises for itself (no
-whitespace tokenizer in Milvus Lite) and Milvus Lite returns its scores negated.
+The lexical side is BM25 as bm25s computes it (qa/index/stores/bm25.py) on the same jieba terms,
+stored as sparse vectors: the document side carries each term's saturated frequency, the query
+side its IDF, and their inner product is the BM25 score — so the seeds get the answers of the
+default store. Milvus' own BM25 function was not used: it tokenises for itself (no whitespace
+tokenizer in Milvus Lite) and Milvus Lite returns its scores negated.
 
 Records carry the generation that added them and readers filter on it; a full build fills a new
 build's collections and switches the meta record to them when complete.
@@ -23,10 +18,7 @@ build's collections and switches the meta record to them when complete.
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
-import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -34,23 +26,29 @@ from dataclasses import replace
 
 import numpy as np
 
+from qa.index.stores.base import (
+    Changes,
+    IndexedArticle,
+    Manifest,
+    StoredSentence,
+    article_num_of,
+    joined_reporters,
+    split_reporters,
+)
+from qa.index.stores.bm25 import idf, saturated_frequencies
+from qa.index.stores.milvus_collections import (
+    ARTICLE_FIELDS,
+    CHUNK_FIELDS,
+    FIELDS_OF_FORMAT,
+    client_for,
+    drop_other_builds,
+    meta_name,
+    part_names,
+)
 from qa.ingest.chunking import Chunk, Sentence
-from qa.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
-from qa.index.stores.base import (FORMAT_VERSION, Changes, IndexedArticle, Manifest, StoredSentence,
-                   article_num_of, joined_reporters, split_reporters)
 
-K1, B = 1.5, 0.75  # bm25s' defaults
 NOT_REMOVED = 1 << 62
-PARTS = ("chunks", "sentences", "articles", "terms")
 INSERT_BATCH = 500
-_clients: dict[str, object] = {}
-_loaded: set[tuple[str, str]] = set()  # (uri, meta collection) known to exist and loaded
-_clients_lock = threading.Lock()
-_ARTICLE_FIELDS = ["id", "title", "source", "date", "url", "path", "chunks", "date_inferred", "story", "text_key",
-                   "num", "content", "reporters", "origin"]
-_FORMAT_3_FIELDS = _ARTICLE_FIELDS[:-2]  # its collections have no reporters or origin field
-_FIELDS_OF_FORMAT = {3: _FORMAT_3_FIELDS, 4: _ARTICLE_FIELDS[:-1]}
-_CHUNK_FIELDS = ["key", "id", "article_id", "title", "source", "date", "text", "start", "end"]
 
 
 def term_id(term: str) -> int:
@@ -58,59 +56,13 @@ def term_id(term: str) -> int:
     return zlib.crc32(term.encode("utf-8"))
 
 
-def idf(n_docs: int, df: int) -> float:
-    return float(np.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
-
-
 def document_weights(terms: list[str], average_length: float) -> dict[int, float]:
-    """The document side of BM25: each term's saturated, length-normalised frequency (Lucene's
-    form, as bm25s has it: without the constant factor k1 + 1)."""
-    counts = Counter(terms or [""])
-    length = sum(counts.values())
-    norm = K1 * (1 - B + B * length / max(average_length, 1e-9))
+    """The document side of BM25 as a sparse vector: each term's saturated frequency at its dimension
+    (terms that share a dimension add up)."""
     weights: dict[int, float] = {}
-    for term, tf in counts.items():
-        weights[term_id(term)] = weights.get(term_id(term), 0.0) + tf / (tf + norm)
+    for term, weight in saturated_frequencies(terms, average_length).items():
+        weights[term_id(term)] = weights.get(term_id(term), 0.0) + weight
     return weights
-
-
-def connect(uri: str, token: str = ""):
-    """This process's client for `uri`, made on first use and signed in with `token` (QA_MILVUS_TOKEN: a
-    server's "user:password" or API key; Milvus Lite needs none). One client per URI and process: Milvus
-    Lite serves one process per file."""
-    import logging
-
-    if uri.endswith(".db"):  # the client pings the in-process Milvus Lite server, which logs it as an error
-        os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # told to grpc before it loads: not a setting of ours
-    try:
-        from pymilvus import MilvusClient
-    except ImportError:
-        raise StoreUnavailableError("--store names Milvus, which needs pymilvus (and milvus-lite for a .db file): "
-                                    "pip install 'xinwen-qa[milvus]'") from None
-    logging.getLogger("pymilvus").setLevel(logging.ERROR)  # Milvus Lite's iterators warn on every query
-    if uri.endswith(".db"):  # ... and its in-process server logs the timestamp call it does not implement
-        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
-    with _clients_lock:
-        if uri not in _clients:
-            try:
-                _clients[uri] = MilvusClient(uri=uri, token=token)
-            except Exception as error:  # pymilvus raises its own and grpc's exceptions
-                raise StoreUnavailableError(_unavailable(uri, error)) from None
-        return _clients[uri]
-
-
-def _client(uri: str):
-    """The client `connect` made for `uri`: every way into a Milvus store goes through `Location.milvus()`,
-    which connects first, with the settings' token."""
-    return _clients[uri]
-
-
-def _unavailable(uri: str, error: Exception) -> str:
-    if uri.endswith(".db"):
-        return (f"cannot open the Milvus Lite store {uri} ({type(error).__name__}: {error}). Milvus Lite serves one "
-                "process at a time: if a `qa chat` has it open, stop it or serve the file with "
-                f"`milvus-lite server --data-dir {uri} --port 19530` and use --store http://127.0.0.1:19530")
-    return f"cannot reach the Milvus server at {uri} ({type(error).__name__}: {error}): is it running? (token: QA_MILVUS_TOKEN)"
 
 
 def _quoted(values) -> str:
@@ -126,87 +78,18 @@ class MilvusStore:
         self.location = f"{uri}#{collection}"
         self.manifest = manifest
         self.published = published  # False: a full build not yet switched to
-        self.client = _client(uri)
-        build = manifest.backend["build"]
-        self.names = {part: f"qa_{collection}_{build}_{part}" for part in PARTS}
+        self.client = client_for(uri)
+        self.names = part_names(collection, manifest.backend["build"])
         for name in self.names.values():
             self.client.load_collection(name)  # Milvus Lite reopens a file with every collection released
         self._removed = self._removed_articles()
 
-    # -- naming, opening -----------------------------------------------------------------------
-    @staticmethod
-    def meta_name(collection: str) -> str:
-        return f"qa_{collection}_meta"
-
-    @classmethod
-    def read_manifest(cls, uri: str, collection: str, key: str = "manifest") -> Manifest | None:
-        client = _client(uri)
-        meta = cls.meta_name(collection)
-        try:
-            if (uri, meta) not in _loaded:  # asked before every question: check and load once per process
-                if not client.has_collection(meta):
-                    return None
-                client.load_collection(meta)
-                _loaded.add((uri, meta))
-            rows = client.query(meta, ids=[key], output_fields=["value"])
-        except StoreUnavailableError:
-            raise
-        except Exception as error:
-            raise StoreUnavailableError(_unavailable(uri, error)) from None
-        if not rows:
-            return None
-        try:
-            return Manifest.from_dict(json.loads(rows[0]["value"]), f"{uri} (collection {collection})")
-        except (ValueError, IndexMismatchError):
-            return None
-
-    @classmethod
-    def open(cls, uri: str, collection: str, model: str | None = None) -> "MilvusStore":
-        manifest = cls.read_manifest(uri, collection)
-        if manifest is None:
-            raise IndexMissingError(f"no index in {uri} (collection {collection}): run "
-                                    f"`qa build --store {uri} --collection {collection}`")
-        manifest.check_model(model, f"{uri} (collection {collection})")
-        try:
-            return cls(uri, collection, manifest)
-        except Exception as error:  # pymilvus' and grpc's exceptions: collections dropped or server gone
-            raise StoreUnavailableError(_unavailable(uri, error)) from None
-
-    @classmethod
-    def stamp_of(cls, uri: str, collection: str) -> object:
-        manifest = cls.read_manifest(uri, collection)
-        return None if manifest is None else (manifest.backend.get("build"), manifest.generation)
-
-    @classmethod
-    def collections(cls, uri: str) -> list[str]:
-        names = [n[3:-5] for n in _client(uri).list_collections() if n.startswith("qa_") and n.endswith("_meta")]
-        return sorted(n for n in names if cls.read_manifest(uri, n) is not None)
-
-    @classmethod
-    def create(cls, uri: str, collection: str, manifest: Manifest) -> "MilvusStore":
-        """Empty collections for a new build, published only by `switch_to`."""
-        client = _client(uri)
-        build = f"b{time.time_ns():x}"
-        manifest = replace(manifest, generation=0, backend={"build": build, "next_num": 1, "terms": 0})
-        meta = cls.meta_name(collection)
-        if not client.has_collection(meta):
-            _create(client, meta, "meta", 0)
-        for part in PARTS:
-            _create(client, f"qa_{collection}_{build}_{part}", part, manifest.dim)
-        store = cls(uri, collection, manifest, published=False)
-        return store
-
-    @classmethod
-    def switch_to(cls, uri: str, collection: str, store: "MilvusStore") -> None:
-        """Publish a full build and drop the collections of every other build of the collection."""
-        store.published = True
-        store._publish(store.manifest)
-        store.client.delete(cls.meta_name(collection), filter='key like "pending:%"')
-        keep = set(store.names.values())
-        builds = re.compile(rf"^qa_{collection}_b[0-9a-f]+_({'|'.join(PARTS)})$")
-        for name in store.client.list_collections():
-            if builds.match(name) and name not in keep:
-                store.client.drop_collection(name)
+    def publish_build(self) -> None:
+        """Switch the meta record to this (full) build and drop the collections of every other build."""
+        self.published = True
+        self._publish(self.manifest)
+        self.client.delete(meta_name(self.collection), filter='key like "pending:%"')
+        drop_other_builds(self.client, self.collection, set(self.names.values()))
 
     def close(self) -> None:
         """Nothing to release: the client is shared by every store of its URI in this process."""
@@ -281,8 +164,8 @@ class MilvusStore:
     def chunks(self, keys: list[int]) -> dict[int, Chunk]:
         if not keys:
             return {}
-        rows = self.client.query(self.names["chunks"], ids=list(keys), output_fields=_CHUNK_FIELDS)
-        return {r["key"]: Chunk(*(r[f] for f in _CHUNK_FIELDS[1:])) for r in rows}
+        rows = self.client.query(self.names["chunks"], ids=list(keys), output_fields=CHUNK_FIELDS)
+        return {r["key"]: Chunk(*(r[f] for f in CHUNK_FIELDS[1:])) for r in rows}
 
     def _vectors(self, part: str, keys: list[int]) -> np.ndarray:
         if not keys:
@@ -313,15 +196,15 @@ class MilvusStore:
         nums = [a.num for a in self.articles_by_id([article_id]).values()]
         if not nums:
             return None
-        rows = self.client.query(self.names["chunks"], output_fields=_CHUNK_FIELDS,
+        rows = self.client.query(self.names["chunks"], output_fields=CHUNK_FIELDS,
                                  filter=f"article_num in {_quoted(nums)} and start <= {int(start)} and end >= {int(end)}")
         best = min(rows, key=lambda r: (r["end"] - r["start"], r["key"]), default=None)
-        return Chunk(*(best[f] for f in _CHUNK_FIELDS[1:])) if best else None
+        return Chunk(*(best[f] for f in CHUNK_FIELDS[1:])) if best else None
 
     @property
     def _fields(self) -> list[str]:
         """The article fields this store's format has."""
-        return _FIELDS_OF_FORMAT.get(self.manifest.format, _ARTICLE_FIELDS)
+        return FIELDS_OF_FORMAT.get(self.manifest.format, ARTICLE_FIELDS)
 
     def _articles(self, where: str) -> list[IndexedArticle]:
         rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", self._fields)
@@ -394,13 +277,13 @@ class MilvusStore:
     def _undo_unpublished(self, g: int) -> None:
         for part in ("chunks", "sentences", "articles"):
             self.client.delete(self.names[part], filter=f"added > {g}")
-        rows = self._all("articles", f"removed > {g} and removed < {NOT_REMOVED}", _ARTICLE_FIELDS + ["signature", "added"])
+        rows = self._all("articles", f"removed > {g} and removed < {NOT_REMOVED}", ARTICLE_FIELDS + ["signature", "added"])
         if rows:
             self.client.upsert(self.names["articles"], [{**r, "removed": NOT_REMOVED, "marker": [0.0, 0.0]} for r in rows])
 
     def _insert(self, changes: Changes, generation: int, average: float) -> None:
         signatures = changes.signatures if changes.signatures is not None else [None] * len(changes.added)
-        articles = [{**{f: getattr(a, f) for f in _ARTICLE_FIELDS}, "reporters": joined_reporters(a.reporters),
+        articles = [{**{f: getattr(a, f) for f in ARTICLE_FIELDS}, "reporters": joined_reporters(a.reporters),
                      "signature": "" if s is None else
                      np.asarray(s, np.uint64).tobytes().hex(), "added": generation, "removed": NOT_REMOVED,
                      "marker": [0.0, 0.0]} for a, s in zip(changes.added, signatures)]
@@ -420,7 +303,7 @@ class MilvusStore:
     def _update_articles(self, nums: list[int], removed: int | None, stories: dict[int, str]) -> None:
         if not nums:
             return
-        rows = self._all("articles", f"num in {_quoted(nums)}", _ARTICLE_FIELDS + ["signature", "added", "removed"])
+        rows = self._all("articles", f"num in {_quoted(nums)}", ARTICLE_FIELDS + ["signature", "added", "removed"])
         for row in rows:
             if removed is not None:
                 row["removed"] = removed
@@ -432,9 +315,9 @@ class MilvusStore:
 
     def _publish(self, manifest: Manifest) -> None:
         key = "manifest" if self.published else f"pending:{manifest.backend['build']}"
-        self.client.upsert(self.meta_name(self.collection),
+        self.client.upsert(meta_name(self.collection),
                            [{"key": key, "value": json.dumps(manifest.to_dict(), ensure_ascii=False), "marker": [0.0, 0.0]}])
-        self.client.flush(self.meta_name(self.collection))
+        self.client.flush(meta_name(self.collection))
         self.manifest = manifest
 
     def _count_terms(self, changes: Changes, removed_rows: list[dict]) -> None:
@@ -464,7 +347,7 @@ class MilvusStore:
 
 def _indexed_article(row: dict) -> IndexedArticle:
     """An article from its row (reporters in one text field; older formats' rows lack the later fields)."""
-    return IndexedArticle(*(row[f] for f in _FORMAT_3_FIELDS), reporters=split_reporters(row.get("reporters")),
+    return IndexedArticle(*(row[f] for f in FIELDS_OF_FORMAT[3]), reporters=split_reporters(row.get("reporters")),
                           origin=row.get("origin") or "")
 
 
@@ -477,49 +360,3 @@ def _indices(sparse) -> list[int]:
     if isinstance(sparse, dict):
         return [int(k) for k in sparse]
     return [int(k) for k in getattr(sparse, "indices", [])]
-
-
-def _create(client, name: str, part: str, dim: int) -> None:
-    """A collection of one of the store's kinds, with its indexes, loaded."""
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    index = client.prepare_index_params()
-    text = dict(datatype=DataType.VARCHAR, max_length=65535)
-    short = dict(datatype=DataType.VARCHAR, max_length=1024)
-    if part == "meta":
-        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
-        schema.add_field("value", **text)
-    elif part == "terms":
-        schema.add_field("key", DataType.INT64, is_primary=True)
-        schema.add_field("df", DataType.INT64)
-    elif part == "articles":
-        schema.add_field("num", DataType.INT64, is_primary=True)
-        for field in ("id", "title", "source", "date", "url", "path", "date_inferred", "story", "text_key", "content",
-                      "reporters", "origin"):
-            schema.add_field(field, **(text if field in ("title", "url", "path") else short))
-        schema.add_field("chunks", DataType.INT64)
-        schema.add_field("signature", **text)
-        schema.add_field("added", DataType.INT64)
-        schema.add_field("removed", DataType.INT64)
-    else:
-        schema.add_field("key", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        schema.add_field("article_num", DataType.INT64)
-        schema.add_field("added", DataType.INT64)
-        schema.add_field("article_id", **short)
-        schema.add_field("text", **text)
-        schema.add_field("start", DataType.INT64)
-        schema.add_field("end", DataType.INT64)
-        schema.add_field("hash", DataType.VARCHAR, max_length=64)
-        index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-        if part == "chunks":
-            for field in ("id", "title", "source", "date"):
-                schema.add_field(field, **(text if field == "title" else short))
-            schema.add_field("length", DataType.INT64)  # terms, for BM25's average document length
-            schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-            index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-    if part in ("meta", "terms", "articles"):  # Milvus wants a vector field in every collection
-        schema.add_field("marker", DataType.FLOAT_VECTOR, dim=2)
-        index.add_index(field_name="marker", index_type="FLAT", metric_type="L2")
-    client.create_collection(name, schema=schema, index_params=index)

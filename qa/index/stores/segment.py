@@ -1,14 +1,15 @@
 """An immutable part of the local store: some chunks' keys, a FAISS index of their vectors and a
-BM25 index (bm25s) of their jieba terms. A build writes one segment; an update adds one for the
-new chunks; segments are merged now and then (qa/index/stores/local.py says when)."""
+BM25 index (bm25s, as qa/index/stores/bm25.py makes it) of their jieba terms. A build writes one
+segment; an update adds one for the new chunks; segments are merged now and then
+(qa/index/stores/compaction.py says when)."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from qa.index.stores.bm25 import bm25s_module, make_bm25
 
 # Above this many chunks a segment searches through HNSW instead of an exact scan: at 20,000 e5
 # vectors an exact scan takes ~1.2 ms (a tenth of embedding the query), at 50,000 ~4 ms, while HNSW
@@ -37,31 +38,6 @@ def make_ann(vectors: np.ndarray):
     if len(vectors):
         ann.add(vectors)
     return ann
-
-
-def bm25s_module():
-    """bm25s, imported without numba: bm25s loads numba whenever it is installed, for a retrieval
-    backend this project does not use, and that costs every process ~0.8 s and ~110 MB. numba is
-    loaded only where it is used, to search large segments (qa/index/stores/maxscore.py)."""
-    if "bm25s" in sys.modules or "numba" in sys.modules:
-        return importlib.import_module("bm25s")
-    sys.modules["numba"] = None  # type: ignore[assignment]  # `import numba` now raises ImportError
-    try:
-        return importlib.import_module("bm25s")
-    finally:
-        del sys.modules["numba"]
-
-
-def make_bm25(terms: list[list[str]]):
-    """A BM25 index over each chunk's terms."""
-    bm25 = bm25s_module().BM25()
-    bm25.index([t or [""] for t in terms] or [[""]], show_progress=False)
-    return bm25
-
-
-def idf(n_docs: int, df: int) -> float:
-    """BM25's (Lucene's) inverse document frequency, as bm25s computes it."""
-    return float(np.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
 
 
 class Segment:

@@ -31,16 +31,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
-from qa.config import Settings  # noqa: E402
-from qa.ingest.corpus import Article  # noqa: E402
-from qa.index.embedding import make_embedder  # noqa: E402
-from qa.answer.engine import Engine  # noqa: E402
-from qa.eval.evaluation import load_squad  # noqa: E402
-from qa.index.incremental import EMBED_BATCH, build_index  # noqa: E402
-
 from benchmarks.feed_bench import bench_feed  # noqa: E402
-from benchmarks.ocr_accuracy import SEED_FILE, measure as ocr_measure, table as ocr_table  # noqa: E402
+from benchmarks.ocr_accuracy import SEED_FILE  # noqa: E402
+from benchmarks.ocr_accuracy import measure as ocr_measure
+from benchmarks.ocr_accuracy import table as ocr_table
+from qa.answer.engine import Engine  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.eval.datasets import load_squad  # noqa: E402
+from qa.index.embedding import make_embedder  # noqa: E402
+from qa.index.incremental import EMBED_BATCH, build_index  # noqa: E402
+from qa.ingest.chunking import split_article, split_sentences  # noqa: E402
+from qa.ingest.corpus import Article  # noqa: E402
 
 BF16_QUESTIONS = 20  # bf16 is measured on fewer questions: without AMX it is many times slower
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "dev.json"

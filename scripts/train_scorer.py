@@ -29,9 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.answer.compose import MAX_SENTENCES, choose_sentences  # noqa: E402
+from qa.answer.scoring import (  # noqa: E402
+    FEATURES,
+    QUESTION_FEATURES,
+    Candidate,
+    Linear,
+    Scorer,
+    question_features,
+)
 from qa.config import Settings  # noqa: E402
-from qa.eval.evaluation import embed_questions, load_dataset, open_engine, without_gold  # noqa: E402
-from qa.answer.scoring import FEATURES, QUESTION_FEATURES, Candidate, Linear, Scorer, question_features  # noqa: E402
+from qa.eval.datasets import load_dataset  # noqa: E402
+from qa.eval.evaluation import embed_questions, open_engine, without_gold  # noqa: E402
 
 TOP_K = Settings().top_k
 DEPTH = 50
@@ -95,7 +103,7 @@ def _ask_all(path: Path, corpus: tuple[Path, ...]) -> list[Asked]:
     for n, question in enumerate(data.questions):
         query, hits = engine.search(question.question, list(question.history), k=DEPTH)
         # The first five hits, without each side's best and the first hit's lead that `qa ask` also
-        # reads (retrieval.first, Engine.with_lead): trained with each side's best, the scorer did
+        # reads (retrieval.first, evidence.with_lead): trained with each side's best, the scorer did
         # better on CMRC and DRCD but worse on the natural questions' held-out half
         # (docs/evaluation.md), so the shipped one is trained on these.
         variants = [(question.gold is None, hits[:TOP_K])]  # unanswerable: the right answer is to abstain
@@ -162,8 +170,8 @@ def near_misses(asked: list[Asked]) -> list[Asked]:
     for a in asked:
         if a.gold_removed or not a.labels.any():
             continue
-        answering = {c.row for c, label in zip(a.candidates, a.labels) if label}
-        keep = np.array([not ({c.row - 1, c.row, c.row + 1} & answering) for c in a.candidates])
+        answering = {c.key for c, label in zip(a.candidates, a.labels) if label}
+        keep = np.array([not ({c.key - 1, c.key, c.key + 1} & answering) for c in a.candidates])
         if not keep.any():
             continue
         table = a.table[keep].copy()

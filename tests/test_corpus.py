@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest.corpus import article_id, decode_text, load_articles, make_article, parse_source_line, repair_paragraphs
 from qa.errors import CorpusError
+from qa.ingest.corpus import article_id, load_articles, make_article, repair_paragraphs
+from qa.ingest.metadata_lines import parse_source_line
+from qa.ingest.text_decoding import decode_text
 
 from .conftest import NEWS, SEEDS
 

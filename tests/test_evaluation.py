@@ -8,7 +8,8 @@ import math
 import pytest
 
 from qa.errors import DatasetError
-from qa.eval.evaluation import first_rank, load_dataset, ndcg_single, summarise
+from qa.eval.datasets import load_dataset
+from qa.eval.metrics import first_rank, ndcg_single, summarise
 
 from .conftest import DATA, SHARED_DATA, run_qa
 
@@ -84,7 +85,7 @@ def test_the_answer_reads_all_k_hits(engine):
     question = "大会设置了哪些实物交互体验展示区？"
     query, hits = engine.search(question, k=10)
     ranked, _, _ = engine.rank(query, hits)
-    assert {c.hit.position for c in ranked} == {h.position for h in hits}  # not only the first five
+    assert {c.hit.key for c in ranked} == {h.key for h in hits}  # not only the first five
 
 
 def test_question_jsonl_format_and_errors(tmp_path):

@@ -14,9 +14,12 @@ import docx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from qa.ingest.corpus import LoadReport, article_files, load_articles, parse_file
 from qa.errors import CorpusError
-from qa.ingest.formats import READERS, detect_kind, read_docx, read_html, read_pdf
+from qa.ingest.corpus import LoadReport, article_files, load_articles, parse_file
+from qa.ingest.docx_reader import read_docx
+from qa.ingest.formats import READERS, detect_kind
+from qa.ingest.html_reader import read_html
+from qa.ingest.pdf_reader import read_pdf
 
 from .conftest import DATA
 

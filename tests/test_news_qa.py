@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from qa.eval.news_qa import (MIN_DEV_ARTICLE_SHARE, MIN_DEV_QUESTIONS, NEWS_SAMPLE, TOPICS, load_news, load_records,
-                        promise_breaches, record_problems, summarise)
+from qa.eval.news_qa import (
+    MIN_DEV_ARTICLE_SHARE,
+    MIN_DEV_QUESTIONS,
+    NEWS_SAMPLE,
+    TOPICS,
+    load_news,
+    load_records,
+    promise_breaches,
+    record_problems,
+    summarise,
+)
 
 from .conftest import ROOT
 
@@ -62,7 +70,7 @@ def test_the_check_names_what_is_wrong_with_a_record(news, splits):
 
 
 def test_qa_eval_reads_the_dev_set_against_every_labeled_article(news, splits):
-    from qa.eval.evaluation import NEWS_QA_AS_OF, load_dataset
+    from qa.eval.datasets import NEWS_QA_AS_OF, load_dataset
 
     data = load_dataset(LABELS / "dev.jsonl")
     labeled = {r["article"] for rs in splits.values() for r in rs}

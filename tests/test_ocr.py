@@ -16,11 +16,17 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from benchmarks.ocr_accuracy import article_page, characters_right, screenshot, seed_articles
-from qa.ingest.corpus import LoadReport, article_files, parse_file
+from benchmarks.ocr_accuracy import (
+    article_page,
+    characters_right,
+    screenshot,
+    seed_articles,
+)
 from qa.errors import CorpusError
-from qa.ingest.formats import READERS, detect_kind, read_pdf
+from qa.ingest.corpus import LoadReport, article_files, parse_file
+from qa.ingest.formats import READERS, detect_kind
 from qa.ingest.ocr import MAX_PIXELS, MAX_WIDTH, _bounded, ocr_lines, read_image
+from qa.ingest.pdf_reader import read_pdf
 
 from .conftest import DATA, SEEDS, needs_chromium, run_qa
 

@@ -110,16 +110,16 @@ def test_a_one_page_print_served_over_http_keeps_only_the_article(browser, tmp_p
 @pytest.mark.parametrize("line", ["file:///tmp/item/article.html 1/4", "ﬁle:///home/a/b.html 2/4",
                                   "https://www.news.cn/a.htm", "http://127.0.0.1:8000/x.html 1/1", "about:blank"])
 def test_address_lines_are_dropped_anywhere(line):
-    from qa.ingest.formats import _drop_page_furniture
+    from qa.ingest.page_lines import drop_page_furniture
 
     body = ["正文第一段，说了一件事。", line, "正文第二段，说了另一件事。", "第三段。", "第四段。", "第五段。", "第六段。"]
-    assert _drop_page_furniture([body]) == [b for b in body if b != line]
+    assert drop_page_furniture([body]) == [b for b in body if b != line]
 
 
 def test_a_print_date_is_furniture_only_before_the_title_or_nothing():
-    from qa.ingest.formats import _drop_page_furniture
+    from qa.ingest.page_lines import drop_page_furniture
 
     page = ["12/6/26, 11:18 AM 江西中欧班列累计开行突破2000列", "正文第一段。", "正文第二段。", "正文第三段。",
             "2024-11-02 09:30 来源：新华网", "2024/11/19 上午11:18"]
-    assert _drop_page_furniture([page], "江西中欧班列累计开行突破2000列") == [
+    assert drop_page_furniture([page], "江西中欧班列累计开行突破2000列") == [
         "正文第一段。", "正文第二段。", "正文第三段。", "2024-11-02 09:30 来源：新华网"]  # a metadata line stays

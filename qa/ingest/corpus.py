@@ -2,8 +2,8 @@
 screenshots (.png/.jpg/.webp, read by OCR) into `Article`s.
 
 Seed-style files: an article starts at a Markdown heading; the first short lines under it
-may be a source/date line ("中国网 11月19日 讯（记者 王瑞芳）"), kept as metadata. Paragraphs
-broken in mid-sentence (PDF-style) are joined again. A file is read as what its content is,
+may be a source/date line ("中国网 11月19日 讯（记者 王瑞芳）"), kept as metadata
+(`qa.ingest.metadata_lines`). Paragraphs broken in mid-sentence (PDF-style) are joined again. A file is read as what its content is,
 not what its name says; PDF, HTML and Word files go through the readers of `qa.ingest.formats`.
 """
 
@@ -16,10 +16,18 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qa.ingest.byline import is_byline
-from qa.ingest.dates import ISO_DATE, parse_date, parse_dateline, year_in_path, year_named_beside_day, year_written_with_day
 from qa.errors import CorpusError
-from qa.ingest.formats import READERS, TEXT_KINDS, decode_text, detect_kind
+from qa.ingest.dates import (
+    ISO_DATE,
+    parse_date,
+    parse_dateline,
+    year_in_path,
+    year_named_beside_day,
+    year_written_with_day,
+)
+from qa.ingest.formats import READERS, TEXT_KINDS, detect_kind
+from qa.ingest.metadata_lines import first_date, split_source_lines, take_metadata_lines
+from qa.ingest.text_decoding import decode_text
 
 TEXT_SUFFIXES = TEXT_KINDS
 ARTICLE_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + tuple(READERS)
@@ -27,26 +35,9 @@ ARTICLE_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + tuple(READERS)
 _TERMINAL = "。！？!?；;…"
 _CLOSERS = "”’\"'」』）)】》"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}")
-# Web pages' date lines: "2024-11-02 09:30:00 来源：新华网", "来源：四川日报 2024-07-28"; the time is dropped.
-_WEB_DATE = r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"
-_CLOCK = r"(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
-# Source lines: "中国网 11月19日 讯（记者 王瑞芳）", "中国新报讯（罗志雄）", "新华社北京11月19日电", "来源：人民网"
-_SOURCE_LINE = re.compile(
-    rf"^(?:(?:(?P<date1>{_WEB_DATE}){_CLOCK}\s*)?来源[:：]\s*(?P<src1>[^\s|｜]+)(?:\s*(?P<date3>{_WEB_DATE}){_CLOCK})?"
-    r"|(?P<src2>[^\s\d，。,（(：:]{2,16})\s*(?P<date>(?:\d{4}年)?\d{1,2}月\d{1,2}日)?\s*(?:讯|电)"
-    r"\s*(?:[（(][^）)]*[）)])?)\s*$"
-)
-_MAX_SOURCE_LINE = 40
 # Bumped whenever reading changes what an article is (its text, date or source): an index built by
 # an older reader is then out of date, and `qa chat` rebuilds it (reusing every unchanged vector).
 READER_VERSION = "5: a missing year comes from the article or its file, never from the rest of the corpus"
-# Metadata lines at the top or bottom of an article ("发布时间：2023-10-18 来源：国家统计局", "责任编辑：王五"):
-# kept as metadata, never article text (so never an answer sentence).
-_METADATA_LINE = re.compile(r"^(?:发布时间|发布日期|发稿时间|更新时间|时间|日期|来源|稿源|编辑|责任编辑|作者|记者|通讯员)\s*[:：]")
-_METADATA_SOURCE = re.compile(r"(?:来源|稿源)\s*[:：]\s*([^\s|｜:：]+)")
-_METADATA_EDGE = 3  # lines from the top and from the bottom
-_MAX_METADATA_LINE = 80
 _MAX_SUBHEADING = 15
 
 
@@ -87,21 +78,6 @@ def article_id(path: str, title: str, ordinal: int = 0) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
-def parse_source_line(line: str) -> tuple[str, str] | None:
-    """("中国网", "11月19日") for a news source/date line, None for body text."""
-    line = re.sub(r"\s+", " ", line.strip())
-    if not line or len(line) > _MAX_SOURCE_LINE:
-        return None
-    match = _SOURCE_LINE.match(line)
-    if not match:
-        return None
-    source = match.group("src1") or match.group("src2") or ""
-    if "社" in source[2:]:  # "新华社北京" names the agency, then the place
-        source = source[: source.index("社", 2) + 1]
-    date = match.group("date") or match.group("date1") or match.group("date3") or ""
-    return source, date
-
-
 def _ends_paragraph(paragraph: str) -> bool:
     return paragraph.rstrip(_CLOSERS)[-1:] in _TERMINAL or paragraph[-1:] in _TERMINAL
 
@@ -119,35 +95,6 @@ def repair_paragraphs(paragraphs: list[str]) -> list[str]:
         else:
             repaired.append(paragraph)
     return repaired
-
-
-def _split_source_lines(paragraphs: list[str]) -> tuple[str, str, str, list[str]]:
-    """(source, date, byline, the rest): the source/date line(s) taken off the top of an article
-    body; the byline is the line itself when it credits reporters ("中国网 11月19日 讯（记者 王瑞芳）"),
-    which stays as the text's first line: who reported a story is a question readers ask."""
-    for n_lines in (2, 1):  # a source line may itself be broken over two lines
-        if len(paragraphs) >= n_lines:
-            line = re.sub(r"\s+", " ", " ".join(paragraphs[:n_lines]).strip())
-            parsed = parse_source_line(line)
-            if parsed:
-                return parsed[0], parsed[1], line if is_byline(line) else "", paragraphs[n_lines:]
-    return "", "", "", paragraphs
-
-
-def _take_metadata_lines(paragraphs: list[str]) -> tuple[str, str, list[str]]:
-    """(source, date) from metadata lines near the top or bottom, and the paragraphs without them."""
-    source = date = ""
-    kept = []
-    for position, paragraph in enumerate(paragraphs):
-        near_edge = position < _METADATA_EDGE or position >= len(paragraphs) - _METADATA_EDGE
-        if near_edge and len(paragraph) <= _MAX_METADATA_LINE and _METADATA_LINE.match(paragraph):
-            found = _METADATA_SOURCE.search(paragraph)
-            source = source or (found.group(1) if found else "")
-            found_date = _DATE.search(paragraph)
-            date = date or (found_date.group(0) if found_date else "")
-        else:
-            kept.append(paragraph)
-    return source, date, kept
 
 
 def publication_date(raw: str, path: str, text: str) -> tuple[str, str]:
@@ -171,15 +118,15 @@ def make_article(path: str, title: str, body: str, source: str = "", date: str =
     reporters stays as its first line, and a dateline inside the lead stays."""
     paragraphs = [p.strip(" \t\u3000\xa0") for p in body.split("\n")]
     paragraphs = [p for p in paragraphs if p]
-    found_source, found_date, byline, paragraphs = _split_source_lines(paragraphs)
-    meta_source, meta_date, paragraphs = _take_metadata_lines(paragraphs)
+    found_source, found_date, byline, paragraphs = split_source_lines(paragraphs)
+    meta_source, meta_date, paragraphs = take_metadata_lines(paragraphs)
     # A wire dateline opening the lead ("新华社北京10月24日电（记者 李明）记者24日从…") gives the source,
     # place, day and reporters, and stays in the text: its day is often the only one the story names.
     if not paragraphs:
         return None
     dateline = parse_dateline(byline or paragraphs[0])
     text = "\n".join(([byline] if byline else []) + repair_paragraphs(paragraphs))
-    raw = (date or found_date or meta_date or (dateline.date if dateline else "") or _first_date(text)).strip()
+    raw = (date or found_date or meta_date or (dateline.date if dateline else "") or first_date(text)).strip()
     published, inferred = publication_date(raw, path, text)
     title = title.strip() or text[:30]
     return Article(
@@ -212,11 +159,6 @@ def with_file_years(articles: list[Article], year: int | None = None) -> list[Ar
         common = max(years, key=lambda y: (years[y], y))
         articles = [_with_year(a, common, "file") for a in articles]
     return [_with_year(a, year, "given") for a in articles]
-
-
-def _first_date(text: str) -> str:
-    match = _DATE.search(text)
-    return match.group(0) if match else ""
 
 
 def parse_markdown(text: str, path: str) -> list[Article]:

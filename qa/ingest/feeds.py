@@ -23,8 +23,13 @@ from pathlib import Path
 
 from qa.errors import FeedError, FetchError, QAError
 from qa.ingest.fetch import FetchPolicy, check_url, fetch
+from qa.ingest.web_articles import (
+    canonical_url,
+    read_web_page,
+    save_web_article,
+    web_article_path,
+)
 from qa.locking import index_lock
-from qa.ingest.web_articles import canonical_url, read_web_page, save_web_article, web_article_path
 
 FEEDS_FILE = ".feeds.json"
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")

@@ -4,7 +4,7 @@ A web article is saved as a one-line `.jsonl` file in the knowledge base's folde
 `web/<site>/<key>.jsonl` (the key is a hash of its address), so the incremental build indexes it
 like any file, the page lists and deletes it like any file, and it keeps its address, outlet,
 reporters and where its text came from. The page's main text is extracted as for saved `.html`
-files (`qa.ingest.formats.read_html`); a page that cannot be fetched may still give its feed's summary.
+files (`qa.ingest.html_reader.read_html`); a page that cannot be fetched may still give its feed's summary.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from qa.ingest.corpus import first_folder
 from qa.errors import CorpusError, FetchError, UploadError
+from qa.ingest.corpus import first_folder
 from qa.ingest.fetch import FetchPolicy, fetch
-from qa.ingest.formats import read_html
+from qa.ingest.html_reader import read_html
 
 WEB_FOLDER = "web"  # inside the knowledge base folder
 

@@ -11,18 +11,23 @@ import html
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from qa.answer.compose import MARKER, Answer
-from qa.ingest.dates import shown_date
 from qa.answer.engine import Engine
+from qa.ingest.dates import shown_date
+from qa.search.question_time import parse_as_of
 from qa.serve.knowledge_base import KnowledgeBase
 from qa.serve.library_view import library_view
 from qa.serve.live import LiveCollections, LiveEngine
 from qa.serve.openai_api import openai_router
 from qa.serve.page import as_text, page_message, readable_error
-from qa.search.question_time import parse_as_of
 from qa.serve.web_view import web_view
+
+if TYPE_CHECKING:  # gradio is imported only when the page is built
+    import gradio as gr
 
 TITLE = "新闻问答"
 SUBTITLE = "基于新闻资料回答问题，每句话都注明出处。"
@@ -111,23 +116,24 @@ def example_questions(engine: Engine, limit: int = 4) -> list[str]:
     return [f"{title.rstrip('。！？!?')}的主要内容是什么？" for title in titles]
 
 
-def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveCollections | None = None):
-    """The Gradio Blocks app: the chat (over any collection of the store) and the 资料库 tab (of the
-    server's own collection), over live engines; builds nothing."""
-    import gradio as gr
+class ChatHandlers:
+    """What the chat's events and the /ask API do, over the collections' live engines."""
 
-    collections = collections or LiveCollections(live)
+    def __init__(self, collections: LiveCollections):
+        self.collections = collections
 
-    def respond(message: str, history: list[dict], questions: list[str], mode: str, k: int, collection: str,
+    def respond(self, message: str, history: list[dict], questions: list[str], mode: str, k: int, collection: str,
                 as_of: str):
         """Stream the answer into the chat; the sources panel follows when it is complete. Bad input is
         a message in the conversation, and the question stays in the box to be corrected."""
+        import gradio as gr
+
         earlier = questions if asked_in(history) else []  # the conversation was cleared: nothing to follow
         asked = history + [{"role": "user", "content": as_text(message or "")}]
         started = False
         try:
             day = parse_as_of(as_of)
-            engine = collections.get(collection).current()  # the question finishes on this index
+            engine = self.collections.get(collection).current()  # the question finishes on this index
             for text, final in engine.stream(message, earlier, mode, int(k), day):
                 shown = asked + [{"role": "assistant", "content": answer_markdown(text) + as_of_note(day)}]
                 started = True
@@ -140,78 +146,120 @@ def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveC
             shown = [{"role": "user", "content": as_text(shortened(message))}] if (message or "").strip() else []
             yield history + shown + [said], gr.skip(), message if started else gr.skip(), earlier
 
-    def forget() -> list[str]:
+    def forget(self) -> list[str]:
         """A new conversation: no earlier question for a follow-up to lean on."""
         return []
 
-    def ask(question: str, history: list[str] | None = None, as_of: str | None = None,
+    def listed(self):
+        """The choice of knowledge base, offering the collections there are now (shown when more than one)."""
+        import gradio as gr
+
+        names = self.collections.names()
+        return gr.update(choices=names, visible=len(names) > 1)
+
+    def ask(self, question: str, history: list[str] | None = None, as_of: str | None = None,
             collection: str | None = None) -> dict:
         """Answer a question (a follow-up of the earlier questions in `history`, oldest first; time
         in it read as of `as_of`, YYYY-MM-DD, today by default; from the named collection, the
         server's own by default); the same JSON object as `qa ask --json`."""
         try:
-            engine = collections.get(collection).current()
+            engine = self.collections.get(collection).current()
             return engine.ask(question, list(history or []), as_of=parse_as_of(as_of)).to_json()
         except Exception as error:
             raise readable_error(error) from error
 
+
+@dataclass(frozen=True)
+class ChatPanel:
+    """The chat tab's components that its events read or write."""
+
+    collection: gr.Dropdown
+    chatbot: gr.Chatbot
+    box: gr.Textbox
+    send: gr.Button
+    clear: gr.Button
+    mode: gr.Radio
+    k: gr.Slider
+    as_of: gr.Textbox
+    sources: gr.HTML
+
+
+def lay_out_chat(engine: Engine, names: list[str]) -> ChatPanel:
+    """The chat tab's components: the choice of knowledge base among `names`, the conversation, the
+    question box, the search settings (the engine's by default) and the sources panel."""
+    import gradio as gr
+
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            collection = gr.Dropdown(names, value=names[0], label="知识库", elem_id="collection",
+                                     visible=len(names) > 1, interactive=True)
+            chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
+                                 buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
+            with gr.Row():
+                box = gr.Textbox(placeholder="例如：中欧班列这次装载的货物要运往哪个国家？", show_label=False,
+                                 scale=5, elem_id="question", autofocus=True, max_lines=4)
+                send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+            with gr.Row():
+                clear = gr.Button("清空对话", elem_id="clear", size="sm")
+            gr.Examples(example_questions(engine), inputs=box, label="示例问题")
+            with gr.Accordion("检索设置", open=False):
+                mode = gr.Radio([("混合（关键词＋语义）", "hybrid"), ("关键词（BM25）", "bm25"),
+                                 ("语义向量", "dense")], value=engine.settings.mode, label="检索方式")
+                k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
+                as_of = gr.Textbox(value=lambda: date.today().isoformat(), max_lines=1, elem_id="as-of",
+                                   label="阅读日期：问题中的“今年”“上周”“最新”按这一天理解（YYYY-MM-DD，默认今天）")
+        with gr.Column(scale=2):
+            gr.Markdown("### 来源")
+            sources = gr.HTML(sources_html(None, engine), elem_id="sources")
+    return ChatPanel(collection, chatbot, box, send, clear, mode, k, as_of, sources)
+
+
+def wire_chat(app, chat: ChatPanel, handlers: ChatHandlers, no_sources_html: str) -> None:
+    """Connect the chat's events to their handlers (asking, clearing, choosing a knowledge base) and
+    offer the /ask API; `no_sources_html` is the sources panel before a question."""
+    import gradio as gr
+
+    questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
+    respond = handlers.respond  # one function for both triggers: Gradio queues them as one group
+    answering = [trigger(respond, [chat.box, chat.chatbot, questions, chat.mode, chat.k, chat.collection, chat.as_of],
+                         [chat.chatbot, chat.sources, chat.box, questions], api_visibility="private")
+                 for trigger in (chat.box.submit, chat.send.click)]
+    # Another knowledge base, chosen by the user: a new conversation (follow-ups do not cross
+    # collections), cleared in the browser at once so that no reply can race a question sent
+    # right after. `input`, not `change`: refreshing the list on load resets nothing, and the
+    # question being typed is kept.
+    no_sources = json.dumps(no_sources_html, ensure_ascii=False)
+    chat.collection.input(None, None, [chat.chatbot, chat.sources], js=f"() => [[], {no_sources}]")
+    app.load(handlers.listed, None, chat.collection, api_visibility="private")
+    # Cleared in the browser at once, like a change of knowledge base: a question typed right
+    # after the click is not erased by a reply from the server. The earlier questions live on the
+    # server (a gr.State, which the browser cannot set): `forget` resets them there, and a question
+    # asked into an empty conversation follows nothing in any case. An answer still streaming stops:
+    # its next piece would bring the cleared conversation back.
+    chat.clear.click(None, None, [chat.chatbot, chat.sources, chat.box], js=f"() => [[], {no_sources}, '']")
+    chat.chatbot.clear(None, None, [chat.sources], js=f"() => [{no_sources}]")
+    forget = handlers.forget  # one function for the three triggers, as `respond` above
+    for cleared in (chat.clear.click, chat.chatbot.clear, chat.collection.input):
+        cleared(forget, None, [questions], cancels=answering, api_visibility="private")
+    gr.api(handlers.ask, api_name="ask")
+
+
+def make_app(live: LiveEngine, knowledge_base: KnowledgeBase, collections: LiveCollections | None = None):
+    """The Gradio Blocks app: the chat (over any collection of the store) and the 资料库 tab (of the
+    server's own collection), over live engines; builds nothing."""
+    import gradio as gr
+
+    collections = collections or LiveCollections(live)
     engine = live.current()
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
         with gr.Tab("对话", elem_id="tab-chat"):
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    names = collections.names()
-                    collection = gr.Dropdown(names, value=names[0], label="知识库", elem_id="collection",
-                                             visible=len(names) > 1, interactive=True)
-                    chatbot = gr.Chatbot(label="对话", height=520, elem_id="chat", sanitize_html=True,
-                                         buttons=["copy"], feedback_options=None, placeholder="请输入关于新闻资料的问题")
-                    with gr.Row():
-                        box = gr.Textbox(placeholder="例如：中欧班列这次装载的货物要运往哪个国家？", show_label=False,
-                                         scale=5, elem_id="question", autofocus=True, max_lines=4)
-                        send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
-                    with gr.Row():
-                        clear = gr.Button("清空对话", elem_id="clear", size="sm")
-                    gr.Examples(example_questions(engine), inputs=box, label="示例问题")
-                    with gr.Accordion("检索设置", open=False):
-                        mode = gr.Radio([("混合（关键词＋语义）", "hybrid"), ("关键词（BM25）", "bm25"),
-                                         ("语义向量", "dense")], value=engine.settings.mode, label="检索方式")
-                        k = gr.Slider(1, 10, value=engine.settings.top_k, step=1, label="检索段落数")
-                        as_of = gr.Textbox(value=lambda: date.today().isoformat(), max_lines=1, elem_id="as-of",
-                                           label="阅读日期：问题中的“今年”“上周”“最新”按这一天理解（YYYY-MM-DD，默认今天）")
-                with gr.Column(scale=2):
-                    gr.Markdown("### 来源")
-                    sources = gr.HTML(sources_html(None, engine), elem_id="sources")
+            chat = lay_out_chat(engine, collections.names())
         with gr.Tab("资料库", elem_id="tab-library") as library_tab:
             library_view(knowledge_base, library_tab)
         with gr.Tab("网页与订阅", elem_id="tab-web") as web_tab:
             web_view(knowledge_base, web_tab)
-        questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
-        answering = [trigger(respond, [box, chatbot, questions, mode, k, collection, as_of],
-                             [chatbot, sources, box, questions], api_visibility="private")
-                     for trigger in (box.submit, send.click)]
-        # Another knowledge base, chosen by the user: a new conversation (follow-ups do not cross
-        # collections), cleared in the browser at once so that no reply can race a question sent
-        # right after. `input`, not `change`: refreshing the list on load resets nothing, and the
-        # question being typed is kept.
-        no_sources = json.dumps(sources_html(None, engine), ensure_ascii=False)
-        collection.input(None, None, [chatbot, sources], js=f"() => [[], {no_sources}]")
-
-        def listed():
-            names = collections.names()
-            return gr.update(choices=names, visible=len(names) > 1)
-
-        app.load(listed, None, collection, api_visibility="private")
-        # Cleared in the browser at once, like a change of knowledge base: a question typed right
-        # after the click is not erased by a reply from the server. The earlier questions live on the
-        # server (a gr.State, which the browser cannot set): `forget` resets them there, and a question
-        # asked into an empty conversation follows nothing in any case. An answer still streaming stops:
-        # its next piece would bring the cleared conversation back.
-        clear.click(None, None, [chatbot, sources, box], js=f"() => [[], {no_sources}, '']")
-        chatbot.clear(None, None, [sources], js=f"() => [{no_sources}]")
-        for cleared in (clear.click, chatbot.clear, collection.input):
-            cleared(forget, None, [questions], cancels=answering, api_visibility="private")
-        gr.api(ask, api_name="ask")
+        wire_chat(app, chat, ChatHandlers(collections), sources_html(None, engine))
     return app
 
 

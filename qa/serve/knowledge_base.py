@@ -14,19 +14,26 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.index.build import build
 from qa.config import Settings
-from qa.ingest.corpus import ARTICLE_SUFFIXES, LoadReport, first_folder, parse_file, parse_jsonl
-from qa.ingest.dates import year_in_path
 from qa.errors import CorpusError, PermissionRefusedError, UploadError
-from qa.ingest.feeds import Feed, FeedList, FeedReport
-from qa.ingest.fetch import FetchPolicy
-from qa.ingest.formats import decode_text, detect_kind
+from qa.index.build import build
 from qa.index.incremental import BuildReport, Progress
 from qa.index.stores import IndexedArticle
-from qa.serve.live import LiveEngine
+from qa.ingest.corpus import (
+    ARTICLE_SUFFIXES,
+    LoadReport,
+    first_folder,
+    parse_file,
+    parse_jsonl,
+)
+from qa.ingest.dates import year_in_path
+from qa.ingest.feeds import Feed, FeedList, FeedReport
+from qa.ingest.fetch import FetchPolicy
+from qa.ingest.formats import detect_kind
 from qa.ingest.text import normalise
+from qa.ingest.text_decoding import decode_text
 from qa.ingest.web_articles import add_web_page
+from qa.serve.live import LiveEngine
 
 MAX_NAME_CHARS = 80
 MIN_YEAR, MAX_YEAR = 1900, 2099  # the years a file's name can carry (`qa.ingest.dates.year_in_path`)

@@ -6,13 +6,18 @@ index until the new one is complete. A refused file or a failed action is a mess
 (in Chinese); the panel stays usable.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qa.ingest.dates import shown_date
 from qa.errors import UploadError
+from qa.index.stores import IndexedArticle
+from qa.ingest.dates import shown_date
 from qa.serve.knowledge_base import KnowledgeBase, upload_year
 from qa.serve.page import as_text, page_message
-from qa.index.stores import IndexedArticle
+
+if TYPE_CHECKING:  # gradio is imported only when the page is built
+    import gradio as gr
 
 COLUMNS = ["标题", "来源", "日期", "文件", "段落数"]
 UPLOAD_TYPES = [".md", ".txt", ".jsonl", ".pdf", ".html", ".htm", ".docx", ".png", ".jpg", ".jpeg", ".webp"]
@@ -60,15 +65,25 @@ def rebuild_shown(knowledge_base: KnowledgeBase, progress) -> str:
             f"用时 {report.seconds:.1f} 秒。")
 
 
-def library_view(knowledge_base: KnowledgeBase, tab) -> None:
-    """Lay out the tab's components and wire their events (inside a `gr.Blocks` context)."""
+def hidden():
+    """The update that hides a component."""
     import gradio as gr
 
-    def listing(query: str):
-        found = knowledge_base.articles(query or "")
+    return gr.update(visible=False)
+
+
+class LibraryHandlers:
+    """What the tab's events do, over the knowledge base: list, choose for deletion, add, delete."""
+
+    def __init__(self, knowledge_base: KnowledgeBase):
+        self.knowledge_base = knowledge_base
+
+    def listing(self, query: str) -> tuple[list[list], list[str], str]:
+        """The rows shown for `query` (a title search), their article ids, and the summary above them."""
+        found = self.knowledge_base.articles(query or "")
         articles = found[:SHOWN]
         rows = [[a.title, a.source or "来源不详", shown_date(a.date), a.path, a.chunks] for a in articles]
-        manifest = knowledge_base.live.current().store.manifest
+        manifest = self.knowledge_base.live.current().store.manifest
         summary = (f"共 {manifest.articles} 篇文章、{manifest.chunks} 个段落；索引更新于 "
                    f"{manifest.built_at or '未知'}")
         if query:
@@ -77,83 +92,108 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
             summary += f"；列出前 {SHOWN} 篇，按标题搜索可找到其余的"
         return rows, [a.id for a in articles], summary
 
-    def hidden():
-        return gr.update(visible=False)
-
-    def refresh(query: str):
-        rows, ids, summary = listing(query)
+    def refresh(self, query: str):
+        """The list again, with no article chosen for deletion."""
+        rows, ids, summary = self.listing(query)
         return rows, ids, summary, None, hidden()
 
-    def select(ids: list[str], event: gr.SelectData):
-        row = event.index[0] if isinstance(event.index, (list, tuple)) else event.index
+    def select(self, ids: list[str], index):
+        """The article in the clicked row chosen for deletion, and the confirmation that names what goes."""
+        import gradio as gr
+
+        row = index[0] if isinstance(index, (list, tuple)) else index
         if row is None or row >= len(ids):
             return None, "", hidden(), gr.skip(), gr.skip()
         try:
-            article = knowledge_base.article(ids[row])
+            article = self.knowledge_base.article(ids[row])
         except UploadError as error:
             return None, as_text(page_message(error, "delete")), gr.update(visible=True), hidden(), hidden()
-        same_file = knowledge_base.articles_of_file(article.path)
+        same_file = self.knowledge_base.articles_of_file(article.path)
         question, alone = what_goes(article, same_file)
         question = as_text(question)
         whole = f"删除整个文件（{len(same_file)} 篇）" if len(same_file) > 1 else "确认删除"
         return (article.id, question, gr.update(visible=True), gr.update(visible=alone),
                 gr.update(value=whole, visible=True))
 
-    def rebuild(progress) -> str:
-        return rebuild_shown(knowledge_base, progress)
-
-    def save(files: list[str], year: int | None) -> tuple[list[str], list[str]]:
+    def save(self, files: list[str], year: int | None) -> tuple[list[str], list[str]]:
+        """Add the uploaded files to the collection: the ones added and the ones refused, with why."""
         added, refused = [], []
         for file in files:
             name = Path(file).name
             try:
-                saved = knowledge_base.add(name, Path(file).read_bytes(), year=year)
+                saved = self.knowledge_base.add(name, Path(file).read_bytes(), year=year)
                 added.append(f"{saved.path.name}（{saved.articles} 篇）")
             except UploadError as error:
                 refused.append(f"{name}：{page_message(error, 'upload')}")
         return added, refused
 
-    def add(files: list[str] | None, year: float | None, query: str, progress=gr.Progress()):
+    def add(self, files: list[str] | None, year: float | None, query: str, progress):
+        """Add the uploaded files and rebuild; what happened, and the list again."""
+        import gradio as gr
+
         unchanged = (gr.skip(),) * 4
         if not files:
             return (NO_FILES, *unchanged)
         try:
-            added, refused = save(files, upload_year(year))  # checked once, for all files
+            added, refused = self.save(files, upload_year(year))  # checked once, for all files
             lines = []
             if added:
-                lines.append("已添加：" + "、".join(as_text(a) for a in added) + "。 " + rebuild(progress))
+                lines.append("已添加：" + "、".join(as_text(a) for a in added) + "。 "
+                             + rebuild_shown(self.knowledge_base, progress))
             if refused:
                 lines.append("未添加：\n" + "\n".join(f"- {as_text(r)}" for r in refused))
-            rows, ids, summary = listing(query)
+            rows, ids, summary = self.listing(query)
             return "\n\n".join(lines), rows, ids, summary, None
         except Exception as error:  # the panel says what went wrong and stays usable
             return (as_text(page_message(error, "upload")), *unchanged)
 
-    def delete(article_id: str | None, query: str, one: bool, progress) -> tuple:
+    def delete(self, article_id: str | None, query: str, one: bool, progress) -> tuple:
+        """Delete the chosen article (`one`) or its whole file and rebuild; what happened, and the list again."""
+        import gradio as gr
+
         if not article_id:
             return (NO_ARTICLE,) + (gr.skip(),) * 5
         try:
-            article = knowledge_base.article(article_id)
+            article = self.knowledge_base.article(article_id)
             if one:
-                knowledge_base.remove_article(article_id)
+                self.knowledge_base.remove_article(article_id)
                 message = as_text(f"已删除{describe(article)}，它原在文件 {article.path} 中。")
             else:
-                same_file = knowledge_base.articles_of_file(article.path)
-                knowledge_base.remove(article.path)
+                same_file = self.knowledge_base.articles_of_file(article.path)
+                self.knowledge_base.remove(article.path)
                 message = as_text(f"已删除文件 {article.path}（{len(same_file)} 篇：{titles_of(same_file)}）。")
-            message += " " + rebuild(progress)
-            rows, ids, summary = listing(query)
+            message += " " + rebuild_shown(self.knowledge_base, progress)
+            rows, ids, summary = self.listing(query)
             return message, rows, ids, summary, None, hidden()
         except Exception as error:  # the panel says what went wrong and stays usable
             return (as_text(page_message(error, "delete")),) + (gr.skip(),) * 5
 
-    def delete_file(article_id: str | None, query: str, progress=gr.Progress()):
-        return delete(article_id, query, False, progress)
 
-    def delete_article(article_id: str | None, query: str, progress=gr.Progress()):
-        return delete(article_id, query, True, progress)
+@dataclass(frozen=True)
+class LibraryPanel:
+    """The tab's components that its events read or write."""
 
-    rows, ids, summary = listing("")
+    summary: "gr.Markdown"
+    search: "gr.Textbox"
+    refresh_button: "gr.Button"
+    table: "gr.Dataframe"
+    shown_ids: "gr.State"
+    selected: "gr.State"  # the id of the article chosen for deletion
+    confirm_box: "gr.Group"
+    question: "gr.Markdown"
+    confirm_article: "gr.Button"
+    confirm: "gr.Button"
+    cancel: "gr.Button"
+    upload: "gr.File"
+    year: "gr.Textbox"
+    add_button: "gr.Button"
+    status: "gr.Markdown"
+
+
+def lay_out_library(knowledge_base: KnowledgeBase, rows: list[list], ids: list[str], summary: str) -> LibraryPanel:
+    """The tab's components, the list showing `rows` (of the articles `ids`) under `summary`."""
+    import gradio as gr
+
     summary_box = gr.Markdown(summary, elem_id="kb-summary")
     if not knowledge_base.editable:
         gr.Markdown(as_text(knowledge_base.refusal), elem_id="kb-readonly")
@@ -163,7 +203,7 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
     table = gr.Dataframe(value=rows, headers=COLUMNS, datatype=["str", "str", "str", "str", "number"],
                          interactive=False, wrap=True, elem_id="kb-list", label="文章（点选一行可删除）")
     shown_ids = gr.State(ids)
-    selected = gr.State(None)  # the id of the article chosen for deletion
+    selected = gr.State(None)
     with gr.Group(visible=False, elem_id="kb-confirm-box") as confirm_box:
         question = gr.Markdown(elem_id="kb-confirm-question")
         with gr.Row():
@@ -176,17 +216,46 @@ def library_view(knowledge_base: KnowledgeBase, tab) -> None:
                       max_lines=1, elem_id="kb-year")
     add_button = gr.Button("添加到资料库", variant="primary", elem_id="kb-add")
     status = gr.Markdown(elem_id="kb-status")
+    return LibraryPanel(summary_box, search, refresh_button, table, shown_ids, selected, confirm_box, question,
+                        confirm_article, confirm, cancel, upload, year, add_button, status)
 
-    listed = [table, shown_ids, summary_box, selected, confirm_box]
-    for trigger in (search.submit, refresh_button.click, tab.select):
-        trigger(refresh, [search], listed, api_visibility="private")
-    table.select(select, [shown_ids], [selected, question, confirm_box, confirm_article, confirm],
-                 api_visibility="private")
-    cancel.click(lambda: (None, hidden()), None, [selected, confirm_box], api_visibility="private")
-    add_button.click(add, [upload, year, search], [status, table, shown_ids, summary_box, upload],
-                     concurrency_id=WRITES, concurrency_limit=1, api_visibility="private")
-    deleted = [status, table, shown_ids, summary_box, selected, confirm_box]
-    confirm.click(delete_file, [selected, search], deleted, concurrency_id=WRITES, concurrency_limit=1,
-                  api_visibility="private")
-    confirm_article.click(delete_article, [selected, search], deleted, concurrency_id=WRITES, concurrency_limit=1,
-                          api_visibility="private")
+
+def wire_library(panel: LibraryPanel, handlers: LibraryHandlers, tab) -> None:
+    """Connect the tab's events to their handlers; uploads and deletions in their own queue, one at a time."""
+    import gradio as gr
+
+    # Gradio gives a handler the clicked row and a progress bar by its signature (an annotation, a
+    # default), both gradio's own classes: these few are therefore defined here, where gradio is
+    # imported. (This module must not postpone annotations: `event` needs the class itself.)
+    def select(ids: list[str], event: gr.SelectData):
+        return handlers.select(ids, event.index)
+
+    def add(files: list[str] | None, year: float | None, query: str, progress=gr.Progress()):
+        return handlers.add(files, year, query, progress)
+
+    def delete_file(article_id: str | None, query: str, progress=gr.Progress()):
+        return handlers.delete(article_id, query, False, progress)
+
+    def delete_article(article_id: str | None, query: str, progress=gr.Progress()):
+        return handlers.delete(article_id, query, True, progress)
+
+    refresh = handlers.refresh  # one function for its three triggers: Gradio queues them as one group
+    listed = [panel.table, panel.shown_ids, panel.summary, panel.selected, panel.confirm_box]
+    for trigger in (panel.search.submit, panel.refresh_button.click, tab.select):
+        trigger(refresh, [panel.search], listed, api_visibility="private")
+    panel.table.select(select, [panel.shown_ids],
+                       [panel.selected, panel.question, panel.confirm_box, panel.confirm_article, panel.confirm],
+                       api_visibility="private")
+    panel.cancel.click(lambda: (None, hidden()), None, [panel.selected, panel.confirm_box], api_visibility="private")
+    writes = dict(concurrency_id=WRITES, concurrency_limit=1, api_visibility="private")
+    panel.add_button.click(add, [panel.upload, panel.year, panel.search],
+                    [panel.status, panel.table, panel.shown_ids, panel.summary, panel.upload], **writes)
+    deleted = [panel.status, panel.table, panel.shown_ids, panel.summary, panel.selected, panel.confirm_box]
+    panel.confirm.click(delete_file, [panel.selected, panel.search], deleted, **writes)
+    panel.confirm_article.click(delete_article, [panel.selected, panel.search], deleted, **writes)
+
+def library_view(knowledge_base: KnowledgeBase, tab) -> None:
+    """Lay out the tab's components and wire their events (inside a `gr.Blocks` context)."""
+    handlers = LibraryHandlers(knowledge_base)
+    panel = lay_out_library(knowledge_base, *handlers.listing(""))
+    wire_library(panel, handlers, tab)

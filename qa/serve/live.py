@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from qa.config import Settings
-from qa.index.embedding import Embedder
+
 from qa.answer.engine import Engine
-from qa.errors import IndexMismatchError, IndexMissingError, QAError
 from qa.answer.scoring import Scorer
+from qa.config import Settings
+from qa.errors import IndexMismatchError, IndexMissingError, QAError
+from qa.index.embedding import Embedder
 from qa.index.stores import Location, location_for
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,6 @@ class LiveEngine:
         if self.location.stamp() != stamp:
             engine.store.close()
             return  # another swap happened while loading: the next question loads the newest
-        engine.llm = old.llm
         self._engine, self._stamp = engine, stamp
         self.reloads += 1
         log.info("loaded the rebuilt index at %s (%d chunks)", self.location.describe(), engine.store.manifest.chunks)

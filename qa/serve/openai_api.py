@@ -23,9 +23,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa.answer.compose import Answer
 from qa.errors import QAError, QuestionError
+from qa.search.question_time import parse_as_of
 from qa.serve.live import LiveCollections
 from qa.serve.page import one_line
-from qa.search.question_time import parse_as_of
 
 log = logging.getLogger(__name__)
 MODEL_ID = "xinwen-qa"

@@ -64,8 +64,8 @@ def bench_feed(workdir: Path, count: int = 40) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from news_site import NewsSite, Page, article_html, rss
 
-    from qa.index.build import build
     from qa.config import Settings
+    from qa.index.build import build
     from qa.index.embedding import make_embedder
     from qa.ingest.feeds import FeedList
     from qa.ingest.fetch import FetchPolicy

@@ -190,9 +190,9 @@ def _knowledge_base_settings(corpus, **flags) -> Settings:
 def _open_live(corpus, index_dir, store, collection, model, build_first: bool, no_reader: bool = False,
                year: int | None = None):
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
-    from qa.serve.app import cap_malloc_arenas
     from qa.index.build import build as build_index
     from qa.index.build import index_is_current
+    from qa.serve.app import cap_malloc_arenas
     from qa.serve.live import LiveEngine
 
     cap_malloc_arenas()  # before the reader's and the server's threads
@@ -249,8 +249,8 @@ def chat(corpus, index_dir, store, collection, model, host, port, api_key, auth,
          year) -> None:
     """Serve the web chat, its 资料库 and the OpenAI-compatible API; builds or updates the index first
     when the articles changed, and follows every later rebuild."""
-    from qa.serve.app import is_loopback, serve
     from qa.ingest.fetch import FetchPolicy
+    from qa.serve.app import is_loopback, serve
     from qa.serve.knowledge_base import KnowledgeBase
 
     credentials = _auth(auth)
@@ -322,9 +322,10 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     (each question as of its question_date) or questions .jsonl."""
     from tqdm import tqdm
 
-    from qa.eval.evaluation import embed_questions, evaluate_mode, load_dataset, open_engine
-    from qa.eval.report import markdown_table, recall_chart, write_misses
     from qa.answer.scoring import load_scorer
+    from qa.eval.datasets import load_dataset
+    from qa.eval.evaluation import embed_questions, evaluate_mode, open_engine
+    from qa.eval.report import markdown_table, recall_chart, write_misses
 
     cut_offs = _ks(ks)
     data = load_dataset(dataset, limit)
@@ -335,10 +336,8 @@ def evaluate(dataset, index_dir, store, collection, corpus, model, mode, ks, lim
     settings = Settings.load(index_dir=index_dir, store=store, collection=collection, corpus=corpus, model=model,
                              chunk_size=chunk_size, reader=_reader(no_reader) or (str(reader_path) if reader_path else None),
                              year=year)
-    engine = open_engine(data, settings, settings.eval_cache, bool(corpus))
-    if scorer:
-        engine.scorer = load_scorer(scorer)
-    engine.time_aware = not no_time
+    engine = open_engine(data, settings, settings.eval_cache, bool(corpus),
+                         scorer=load_scorer(scorer) if scorer else None, time_aware=not no_time)
     modes = ["bm25", "dense", "hybrid"] if mode == "all" else [mode]
     if modes != ["bm25"]:
         with tqdm(total=len(data.questions), desc="embedding questions", unit="q") as bar:

@@ -10,7 +10,15 @@ from dataclasses import asdict
 
 import click
 
-from qa.cli import _knowledge_base_settings, _say_waiting, corpus_option, index_option, main, model_option, reports_errors
+from qa.cli import (
+    _knowledge_base_settings,
+    _say_waiting,
+    corpus_option,
+    index_option,
+    main,
+    model_option,
+    reports_errors,
+)
 from qa.config import Settings
 
 _private_option = click.option(

@@ -27,15 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from qa.config import Settings  # noqa: E402
+from train_reader import auroc  # noqa: E402
+
+from qa.answer.compose import choose_sentences, compose, strip_markers  # noqa: E402
 from qa.answer.engine import FOCUSED_MIN_PROBABILITY  # noqa: E402
+from qa.answer.evidence import with_lead  # noqa: E402
+from qa.answer.span_answer import best_spans, sentence_quote  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.eval.datasets import load_dataset  # noqa: E402
+from qa.eval.evaluation import CHUNK_DEPTH, open_engine  # noqa: E402
 from qa.search.followup import focus_terms  # noqa: E402
-from qa.eval.evaluation import CHUNK_DEPTH, load_dataset, open_engine  # noqa: E402
 from qa.search.question_time import parse_as_of  # noqa: E402
 from qa.search.retrieval import first  # noqa: E402
-from qa.answer.compose import choose_sentences, compose, strip_markers  # noqa: E402
-from qa.answer.span_answer import best_spans, sentence_quote  # noqa: E402
-from train_reader import auroc  # noqa: E402
 
 HAYSTACK_CALIBRATION = 0.1
 SHORT_PRECISION = 0.85
@@ -51,7 +54,7 @@ def read_questions(dataset, engine) -> list[dict]:
     for question in dataset.questions:
         when = parse_as_of(question.as_of) if question.as_of else None
         query, hits = engine.search(question.question, list(question.history), k=CHUNK_DEPTH, as_of=when)
-        hits = engine.with_lead(engine.quotable(query, first(hits, engine.settings.top_k), when))
+        hits = with_lead(engine.store, engine.quotable(query, first(hits, engine.settings.top_k), when))
         spans = best_spans(reader, query, hits)
         best = spans[0] if spans else None
         focus = focus_terms(question.question) if query != question.question else []

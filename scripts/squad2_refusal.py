@@ -67,9 +67,9 @@ def main() -> None:
 
     import torch
 
+    from qa.answer.reader import Reader, Thresholds
     from qa.ingest.chunking import split_article
     from qa.ingest.corpus import Article
-    from qa.answer.reader import Reader, Thresholds
 
     torch.set_num_threads(2)
     reader, shipped = Reader.load(args.reader), Thresholds.beside(args.reader).refuse_below

@@ -30,12 +30,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qa.answer.e5_file import E5File  # noqa: E402
+from qa.answer.reader import (  # noqa: E402
+    MAX_LENGTH,
+    WindowEncoder,
+    batch_inputs,
+    build_model,
+    save_weights,
+)
+from qa.eval.news_qa import load_news, load_records  # noqa: E402
 from qa.ingest.chunking import split_article  # noqa: E402
 from qa.ingest.corpus import Article  # noqa: E402
-from qa.answer.e5_file import E5File  # noqa: E402
 from qa.search.followup import resolve_followup  # noqa: E402
-from qa.eval.news_qa import load_news, load_records  # noqa: E402
-from qa.answer.reader import MAX_LENGTH, WindowEncoder, batch_inputs, build_model, save_weights  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",

@@ -89,8 +89,8 @@ def run_qa(*args: str, cwd: Path | None = None, timeout: float = 600, check: boo
 @pytest.fixture(scope="session")
 def seed_index_dir(tmp_path_factory, e5) -> Path:
     """The seed articles built into an index with the real e5 model, once per session."""
-    from qa.ingest.corpus import load_articles
     from qa.index.incremental import build_index
+    from qa.ingest.corpus import load_articles
 
     directory = tmp_path_factory.mktemp("seed-index") / "index"
     build_index(load_articles([SEEDS]).articles, directory, e5, 160, 1, progress=False)
@@ -100,11 +100,10 @@ def seed_index_dir(tmp_path_factory, e5) -> Path:
 @pytest.fixture(scope="session")
 def engine(seed_index_dir, e5):
     """An engine over the seed index, without an LLM."""
-    from qa.config import Settings
     from qa.answer.engine import Engine
+    from qa.config import Settings
 
     built = Engine.open(Settings(index_dir=seed_index_dir), embedder=e5)
-    built.llm = None
     if built.reader:
         built.reader.wait()  # answers do not change half-way through the tests
     return built

@@ -67,16 +67,15 @@ def test_abstention_on_both_sides_of_the_threshold(engine):
     assert all(answered)
     shipped, thresholds = engine.scorer, engine.reader.thresholds
     try:
-        engine.scorer = replace(shipped, abstain_below=1.01)  # the sentence scorer: nothing is evidence enough
-        assert engine.ask("大会设置了哪些实物交互体验展示区？").abstained
-        engine.scorer = replace(shipped, abstain_below=0.0)  # anything is, for both
+        strict = replace(engine, scorer=replace(shipped, abstain_below=1.01))  # the sentence scorer: nothing is evidence enough
+        assert strict.ask("大会设置了哪些实物交互体验展示区？").abstained
+        lenient = replace(engine, scorer=replace(shipped, abstain_below=0.0))  # anything is, for both
         engine.reader.thresholds = replace(thresholds, refuse_below=-1e9)
-        assert not engine.ask("2022年北京冬奥会的吉祥物叫什么？").abstained
-        engine.scorer = shipped
+        assert not lenient.ask("2022年北京冬奥会的吉祥物叫什么？").abstained
         engine.reader.thresholds = replace(thresholds, refuse_below=1e9)  # the reader alone refuses
         assert engine.ask("大会设置了哪些实物交互体验展示区？").abstained
     finally:
-        engine.scorer, engine.reader.thresholds = shipped, thresholds
+        engine.reader.thresholds = thresholds
 
 
 # Paraphrases the scorer gets right. Still refused or answered with another sentence, and reported
@@ -84,7 +83,7 @@ def test_abstention_on_both_sides_of_the_threshold(engine):
 @pytest.mark.parametrize("question, fact", [
     ("参加开幕式的工信部领导是谁？", "张云明"),
     ("大会在哪一天开幕？", "11月19日"),
-    # The story's lead, which no search ranks among the first hits for this wording (Engine.with_lead).
+    # The story's lead, which no search ranks among the first hits for this wording (qa.answer.evidence.with_lead).
     ("这届5G+工业互联网大会是哪天开的幕？", "11月19日"),
     ("湖北省长是谁？", "王忠林"),
     ("开幕式上讲话的有哪些企业家？", "李彦宏"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from qa.index.build import build, index_is_current
 from qa.config import Settings
+from qa.index.build import build, index_is_current
 
 
 def test_index_is_current_follows_the_corpus_content(tmp_path, corpus_copy):

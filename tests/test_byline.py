@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from qa.ingest.byline import byline_length, credit_question, looks_like_outlet, looks_like_person, story_terms
+from qa.ingest.byline import (
+    byline_length,
+    credit_question,
+    looks_like_outlet,
+    looks_like_person,
+    story_terms,
+)
 from qa.ingest.corpus import make_article
 
 

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import LLMConfig, Settings, corpus_in_environment, home_cache, ocr_cache_dir, omp_threads, user_cache_dir
+from qa.config import (
+    LLMConfig,
+    Settings,
+    corpus_in_environment,
+    home_cache,
+    ocr_cache_dir,
+    omp_threads,
+    user_cache_dir,
+)
 from qa.errors import QAError
 from qa.index.stores import location_for
 

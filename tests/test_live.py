@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.index.build import build
 from qa.config import Settings
 from qa.errors import BuildRunningError, PermissionRefusedError, UploadError
+from qa.index.build import build
+from qa.locking import index_lock, lock_holder
 from qa.serve.knowledge_base import KnowledgeBase, safe_name
 from qa.serve.live import LiveEngine
-from qa.locking import index_lock, lock_holder
 
 from .conftest import DATA, ROOT, TEST_ENV, run_qa
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qa.answer.compose import MARKER, keep_valid_markers
@@ -20,11 +22,9 @@ def server_url():
 @pytest.fixture()
 def with_llm(engine, server_url):
     def use(model: str, timeout: float = 10.0):
-        engine.llm = LLMConfig(server_url, model, api_key="secret", timeout=timeout)
-        return engine
+        return replace(engine, llm=LLMConfig(server_url, model, api_key="secret", timeout=timeout))
 
-    yield use
-    engine.llm = None
+    return use
 
 
 def test_streamed_answer_keeps_only_valid_citations(with_llm, seed_articles):
@@ -52,11 +52,8 @@ def test_failures_fall_back_to_the_extractive_answer(with_llm, model, notice):
 
 
 def test_unreachable_server_falls_back(engine):
-    engine.llm = LLMConfig("http://127.0.0.1:9/v1", "any", timeout=1.0)
-    try:
-        answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
-    finally:
-        engine.llm = None
+    answer = replace(engine, llm=LLMConfig("http://127.0.0.1:9/v1", "any", timeout=1.0)).ask(
+        "中欧班列这次装载的货物要运往哪个国家？")
     assert "大模型暂不可用" in answer.notice and answer.citations
 
 

@@ -14,7 +14,15 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, SEEDS, TEST_ENV, ask_in_page, needs_chromium, run_qa, served_chat
+from .conftest import (
+    ROOT,
+    SEEDS,
+    TEST_ENV,
+    ask_in_page,
+    needs_chromium,
+    run_qa,
+    served_chat,
+)
 from .news_site import NewsSite, Page, article_html, rss
 from .test_feeds import LANZHOU, QINGDAO
 

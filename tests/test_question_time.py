@@ -3,6 +3,7 @@ on dated reports of one statistic over three years, one of them republished by a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -52,15 +53,14 @@ def test_a_report_of_the_year_beats_one_that_only_names_it():
 
 @pytest.fixture(scope="module")
 def dated_engine(tmp_path_factory, e5):
-    from qa.config import Settings
-    from qa.ingest.corpus import load_articles
     from qa.answer.engine import Engine
+    from qa.config import Settings
     from qa.index.incremental import build_index
+    from qa.ingest.corpus import load_articles
 
     directory = tmp_path_factory.mktemp("dated") / "index"
     build_index(load_articles([DATED]).articles, directory, e5, 160, 1, progress=False)
     engine = Engine.open(Settings(index_dir=directory), embedder=e5)
-    engine.llm = None
     if engine.reader:
         engine.reader.wait()
     return engine
@@ -81,11 +81,7 @@ def test_the_asked_years_figure_comes_first_and_alone(dated_engine, question, fi
 
 
 def test_without_time_handling_the_wrong_year_comes_first(dated_engine):
-    dated_engine.time_aware = False
-    try:
-        answer = dated_engine.ask("2023年前三季度全国居民人均可支配收入实际增长多少？", as_of=AS_OF)
-    finally:
-        dated_engine.time_aware = True
+    answer = replace(dated_engine, time_aware=False).ask("2023年前三季度全国居民人均可支配收入实际增长多少？", as_of=AS_OF)
     assert "5.9%" not in answer.citations[0].quote  # what this module fixes
 
 

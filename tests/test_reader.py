@@ -139,13 +139,12 @@ def test_missing_or_broken_weights_warn_once_and_leave_no_reader(tmp_path, caplo
 
 
 def test_answers_still_come_when_the_weights_are_broken(tmp_path, seed_index_dir, e5, caplog):
-    from qa.config import Settings
     from qa.answer.engine import Engine
+    from qa.config import Settings
 
     broken = tmp_path / "reader.pt"
     broken.write_bytes(b"\x80\x02truncated")
     engine = Engine.open(Settings(index_dir=seed_index_dir, reader=str(broken)), embedder=e5)
-    engine.llm = None
     with caplog.at_level(logging.WARNING, logger="qa"):
         assert engine.reader.wait() is None
     answer = engine.ask("中欧班列这次装载的货物要运往哪个国家？")
@@ -185,12 +184,13 @@ def test_the_reader_leads_with_the_span_and_quotes_the_one_sentence_that_holds_i
 
 
 def test_an_unsure_reader_quotes_the_runner_up_sentence_too_and_a_sure_one_only_its_own(engine, seed_articles):
+    from qa.answer.evidence import with_lead
     from qa.answer.reader import Thresholds
     from qa.answer.span_answer import best_spans, read_answer
 
     question = "2024中国5G+工业互联网大会在哪里开幕？"
     query, hits = engine.search(question, [])
-    hits = engine.with_lead(hits[:engine.settings.top_k])
+    hits = with_lead(engine.store, hits[:engine.settings.top_k])
     spans = best_spans(engine.reader.wait(), query, hits)
     margin = spans[0].margin
     sure = read_answer(question, spans, hits, Thresholds(refuse_below=margin - 10, short_above=margin))

@@ -50,7 +50,7 @@ def test_each_sides_first_is_read_though_the_fusion_ranks_it_lower(engine):
     assert "实数融合" in hits[5].chunk.text and hits[5].lexical == max(h.lexical or 0 for h in hits)
     assert "实数融合 智造翘楚" in engine.ask(question).text
     deeper = engine.retriever.search(question, 50, "hybrid")  # what `qa eval` searches
-    assert [h.position for h in first(deeper, 5)] == [h.position for h in hits]
+    assert [h.key for h in first(deeper, 5)] == [h.key for h in hits]
 
 
 def test_dense_search_matches_brute_force(engine):
@@ -58,7 +58,7 @@ def test_dense_search_matches_brute_force(engine):
     hits = engine.retriever.search("湖北经济总量达到多少？", 5, "dense")
     keys = [int(k) for segment in engine.store.segments for k in segment.keys]
     expected = np.argsort(-(engine.store.chunk_vectors(keys) @ query))[:5]
-    assert [h.position for h in hits] == [keys[i] for i in expected]
+    assert [h.key for h in hits] == [keys[i] for i in expected]
 
 
 @pytest.mark.parametrize("variant", ["中歐班列這次裝載的貨物要運往哪個國家？", "中欧班列Ｘ８２０８次的货物运往哪个国家？"])
@@ -78,4 +78,4 @@ def test_words_that_only_phrase_a_question_do_not_search(engine, phrased):
     the question as the topic alone (chunks still hold the words: they are not stop words)."""
     asked = engine.retriever.search(phrased, 5, "bm25")
     topic = engine.retriever.search("中欧班列", 5, "bm25")
-    assert [(h.position, h.lexical) for h in asked] == [(h.position, h.lexical) for h in topic]
+    assert [(h.key, h.lexical) for h in asked] == [(h.key, h.lexical) for h in topic]

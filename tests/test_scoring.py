@@ -7,8 +7,16 @@ import json
 import numpy as np
 import pytest
 
+from qa.answer.evidence import with_lead
+from qa.answer.scoring import (
+    FEATURES,
+    SCORER_PATH,
+    constraint_terms,
+    coverage,
+    features,
+    load_scorer,
+)
 from qa.errors import ModelLoadError
-from qa.answer.scoring import FEATURES, SCORER_PATH, constraint_terms, coverage, features, load_scorer
 from qa.ingest.text import lexical_terms
 
 
@@ -33,7 +41,7 @@ def test_the_lead_is_the_first_sentence_after_a_byline(engine):
     _, hits = engine.search(question)
     weights = engine.store.term_weights(lexical_terms(question))
     candidates, table = features(question, engine.retriever.query_vector(question), engine.store,
-                                 engine.with_lead(hits), weights)
+                                 with_lead(engine.store, hits), weights)
     lead = next(c for c in candidates if c.text.startswith("11月19日，以“实数融合"))
     first = {c.text: v for c, v in zip(candidates, table[:, FEATURES.index("first_sentence")])
              if c.hit.chunk.article_id == lead.hit.chunk.article_id}

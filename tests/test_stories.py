@@ -10,6 +10,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from qa.answer.evidence import one_per_story
 from qa.ingest.corpus import load_articles
 from qa.ingest.stories import group_stories, signature
 
@@ -70,4 +71,4 @@ def test_a_story_is_cited_once_with_the_other_outlets(tmp_path):
 def test_every_chunk_of_a_single_article_is_kept(engine):
     hits = engine.retriever.search("2024中国5G+工业互联网大会在武汉开幕", 10, "hybrid")
     assert len({h.chunk.article_id for h in hits}) < len(hits)  # several chunks of one article
-    assert engine.one_per_story(hits) == hits
+    assert one_per_story(engine.store, hits) == hits

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from qa.search.retrieval import Hit
 from qa.answer.scoring import Candidate, coverage
+from qa.search.retrieval import Hit
 
 MAX_ANSWER_CHARS = 200  # a single quoted sentence is cut to its best clauses beyond this
 ANSWER_BUDGET = 160  # characters, for the second and third sentences to fit in

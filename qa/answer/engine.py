@@ -8,22 +8,34 @@ from datetime import date
 
 import numpy as np
 
-from qa.answer.compose import Answer, Citation, abstain, answer_from_generation, choose_sentences, compose
 from qa.answer.authorship import credited_stories, story_credit
-from qa.ingest.byline import credit_question
-from qa.config import MODES, Settings
-from qa.index.embedding import Embedder, limit_threads, make_embedder
-from qa.errors import QuestionError
-from qa.search.followup import focus_terms, resolve_followup
+from qa.answer.compose import (
+    Answer,
+    abstain,
+    answer_from_generation,
+    choose_sentences,
+    compose,
+)
+from qa.answer.evidence import described, of_the_asked_time, one_per_story, with_lead
 from qa.answer.llm import LLMConfig, LLMError, build_messages, stream_chat
 from qa.answer.reader import BackgroundReader, reader_for
-from qa.answer.span_answer import best_spans, read_answer
-from qa.search.question_time import AskedTime, asked_time, published_day, time_match, without_years
-from qa.search.retrieval import CANDIDATES, Hit, Retriever, first
 from qa.answer.scoring import Candidate, Scorer, features, folded, load_scorer
+from qa.answer.span_answer import best_spans, read_answer
+from qa.config import MODES, Settings
+from qa.errors import QuestionError
+from qa.index.embedding import Embedder, limit_threads, make_embedder
 from qa.index.stores import Location, Store, location_for
-from qa.index.stores.base import article_num_of, record_key
+from qa.ingest.byline import credit_question
 from qa.ingest.text import query_terms
+from qa.search.followup import focus_terms, resolve_followup
+from qa.search.question_time import (
+    AskedTime,
+    asked_time,
+    published_day,
+    time_match,
+    without_years,
+)
+from qa.search.retrieval import CANDIDATES, Hit, Retriever, first
 
 MAX_QUESTION_CHARS = 500
 # An elliptic follow-up is answered only if a sentence naming what it asks about is itself a
@@ -63,7 +75,7 @@ def check_question(question: str) -> str:
     return question
 
 
-@dataclass
+@dataclass(frozen=True)
 class Engine:
     """A store, its embedder and the answering settings, opened once and asked many times."""
 
@@ -78,15 +90,16 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None,
              location: Location | None = None, reuse: Store | None = None,
-             reader: BackgroundReader | None = None) -> "Engine":
+             reader: BackgroundReader | None = None, time_aware: bool = True) -> "Engine":
         """Open the store the settings name (checking the model, when one was asked for), the
-        answer scorer (the shipped one unless given) and the reader (loading in the background,
-        unless given or turned off); `reuse` lends what an earlier store loaded."""
+        answer scorer (the shipped one unless given), the reader (loading in the background,
+        unless given or turned off) and the LLM the settings name; `reuse` lends what an earlier
+        store loaded. The engine is composed here once: nothing is set on it afterwards."""
         limit_threads(settings.threads)
         store = (location or location_for(settings)).open(model=settings.model, reuse=reuse)
         embedder = embedder or make_embedder(store.manifest.model)
         return cls(store, Retriever(store, embedder), settings, scorer or load_scorer(), settings.llm,
-                   reader=reader or reader_for(settings))
+                   time_aware=time_aware, reader=reader or reader_for(settings))
 
     def asked(self, query: str, as_of: date | None = None) -> AskedTime:
         """The periods the query asks about, as of `as_of` (today when not given)."""
@@ -114,20 +127,6 @@ class Engine:
             hits = pool + hits[LATEST_POOL:]
         return query, first(hits, k)
 
-    @staticmethod
-    def of_the_asked_time(hits: list[Hit], asked: AskedTime) -> list[Hit]:
-        """The hits an answer may quote without mixing periods: the reports published in the asked
-        period, or those of the newest report for "最新…" (all hits when no publication date decides:
-        a passage that merely names the year may hold the answer in a neighbouring chunk)."""
-        if asked.periods:
-            published_in = [h for h in hits if time_match(asked, h.chunk.date, h.chunk.text) == 2]
-            return published_in or hits
-        if asked.latest and hits:
-            newest = published_day(hits[0].chunk.date)
-            if newest:
-                return [h for h in hits if published_day(h.chunk.date) == newest]
-        return hits
-
     def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
         """The sentences of the hits, their feature table and the query terms' weights."""
         weights = self.store.term_weights(list(query_terms(query)))
@@ -144,7 +143,7 @@ class Engine:
             candidates, table = [candidates[i] for i in kept], table[kept]
         probs, answerable = self.scorer.judge(table)
         scored = [replace(c, score=float(p)) for c, p in zip(candidates, probs)]
-        return sorted(scored, key=lambda c: (-c.score, c.row)), answerable, weights
+        return sorted(scored, key=lambda c: (-c.score, c.key)), answerable, weights
 
     def extractive(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer:
         """The offline answer: the sentence that holds the reader's span (led by the span when the
@@ -157,7 +156,7 @@ class Engine:
         credited = self.credit(question, query, hits, as_of)
         if credited is not None:
             return credited
-        hits = self.with_lead(self.quotable(query, hits, as_of))
+        hits = with_lead(self.store, self.quotable(query, hits, as_of))
         focus = focus_terms(question) if query != question else []
         ranked, answerable, weights = self.rank(query, hits, focus)
         if focus and ranked and ranked[0].score < FOCUSED_MIN_PROBABILITY:
@@ -176,7 +175,7 @@ class Engine:
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
         if not answer.abstained:
-            answer.citations = self.described(answer.citations)
+            answer.citations = described(self.store, answer.citations)
             answer.notice = newest_of(answer)
         answer.question = question
         return answer
@@ -190,55 +189,15 @@ class Engine:
         if asked.name:
             answer = credited_stories(self.store, question, asked)
         else:
-            answer = story_credit(self.store, question, query, self.with_lead(self.quotable(query, hits, as_of)), asked)
+            answer = story_credit(self.store, question, query, with_lead(self.store, self.quotable(query, hits, as_of)), asked)
         if answer is not None:
-            answer.citations = self.described(answer.citations)
+            answer.citations = described(self.store, answer.citations)
         return answer
-
-    def with_lead(self, hits: list[Hit]) -> list[Hit]:
-        """The hits and, after them, the opening chunk of the best hit's article: a news story's
-        lead says who, what, when and where, in words a question about the story rarely shares."""
-        if not hits:
-            return hits
-        lead = record_key(article_num_of(hits[0].position), 0)
-        if any(h.position == lead for h in hits):
-            return hits
-        chunk = self.store.chunks([lead]).get(lead)
-        return hits + [Hit(chunk, 0.0, position=lead)] if chunk else hits
 
     def quotable(self, query: str, hits: list[Hit], as_of: date | None = None) -> list[Hit]:
         """The hits an answer (extractive or the LLM's) may draw on: of the asked period, one copy
         of each story."""
-        return self.one_per_story(self.of_the_asked_time(hits, self.asked(query, as_of)))
-
-    def one_per_story(self, hits: list[Hit]) -> list[Hit]:
-        """The hits without other outlets' copies of a story: of the articles of one story among
-        the hits, only the earliest one's chunks are kept (every chunk of it)."""
-        listed = self.store.articles_by_id([h.chunk.article_id for h in hits])
-        story_of = {i: (a.story or a.id) for i, a in listed.items()}
-        chosen: dict[str, Hit] = {}  # story → a hit of the earliest article that tells it
-        for hit in hits:
-            story = story_of.get(hit.chunk.article_id, hit.chunk.article_id)
-            held = chosen.get(story)
-            if held is None or (hit.chunk.date or "9999") < (held.chunk.date or "9999"):
-                chosen[story] = hit
-        return [h for h in hits
-                if chosen[story_of.get(h.chunk.article_id, h.chunk.article_id)].chunk.article_id == h.chunk.article_id]
-
-    def described(self, citations: list[Citation]) -> list[Citation]:
-        """The citations with what the store knows of their articles: reporters, web address, origin, other
-        outlets ("另见")."""
-        listed = self.store.articles_by_id([c.article_id for c in citations]) if citations else {}
-        known = {c.article_id: listed.get(c.article_id) for c in citations}
-        return [replace(c, also=self.also_ran(c.article_id), reporters=a.reporters, url=a.url, origin=a.origin)
-                if (a := known[c.article_id]) else replace(c, also=self.also_ran(c.article_id)) for c in citations]
-
-    def also_ran(self, article_id: str) -> tuple[str, ...]:
-        """The other outlets (or titles) of the article's story, for "另见"."""
-        listed = self.store.articles_by_id([article_id]).get(article_id)
-        story = (listed.story or listed.id) if listed else article_id
-        names = [a.source or a.title for a in self.store.story_members([story]).get(story, []) if a.id != article_id]
-        return tuple(dict.fromkeys(n for n in names if n))
+        return one_per_story(self.store, of_the_asked_time(hits, self.asked(query, as_of)))
 
     def ask(self, question: str, history: list[str] | None = None, mode: str | None = None,
             k: int | None = None, as_of: date | None = None) -> Answer:
@@ -267,7 +226,7 @@ class Engine:
                 yield text, None
             answer = answer_from_generation(question, text, hits[:LLM_SOURCES])
             if answer is not None:
-                answer.citations = self.described(answer.citations)
+                answer.citations = described(self.store, answer.citations)
         except LLMError as error:
             extractive.notice = f"大模型暂不可用（{error}），以下是从资料中摘录的答案。"
             yield extractive.text, extractive

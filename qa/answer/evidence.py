@@ -52,14 +52,14 @@ def with_lead(store: Store, hits: list[Hit]) -> list[Hit]:
     lead says who, what, when and where, in words a question about the story rarely shares."""
     if not hits:
         return hits
-    lead = lead_key(hits[0].position)
-    if any(h.position == lead for h in hits):
+    lead = lead_key(hits[0].key)
+    if any(h.key == lead for h in hits):
         return hits
     chunk = store.chunks([lead]).get(lead)
-    return hits + [Hit(chunk, 0.0, position=lead)] if chunk else hits
+    return hits + [Hit(chunk, 0.0, key=lead)] if chunk else hits
 
 
-def also_ran(store: Store, article_id: str) -> tuple[str, ...]:
+def other_outlets(store: Store, article_id: str) -> tuple[str, ...]:
     """The other outlets (or titles) of the article's story, for "另见"."""
     listed = store.articles_by_id([article_id]).get(article_id)
     story = (listed.story or listed.id) if listed else article_id
@@ -72,5 +72,5 @@ def described(store: Store, citations: list[Citation]) -> list[Citation]:
     outlets ("另见")."""
     listed = store.articles_by_id([c.article_id for c in citations]) if citations else {}
     known = {c.article_id: listed.get(c.article_id) for c in citations}
-    return [replace(c, also=also_ran(store, c.article_id), reporters=a.reporters, url=a.url, origin=a.origin)
-            if (a := known[c.article_id]) else replace(c, also=also_ran(store, c.article_id)) for c in citations]
+    return [replace(c, also=other_outlets(store, c.article_id), reporters=a.reporters, url=a.url, origin=a.origin)
+            if (a := known[c.article_id]) else replace(c, also=other_outlets(store, c.article_id)) for c in citations]

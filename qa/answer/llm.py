@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from qa.ingest.chunking import Chunk
 from qa.config import LLMConfig
 from qa.errors import QAError
+from qa.ingest.chunking import Chunk
 
 SYSTEM_PROMPT = (
     "你是新闻问答助手。只根据下面编号的资料回答问题，用简洁的中文（不超过三句话）。"

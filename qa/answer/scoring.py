@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.ingest.byline import is_byline
-from qa.ingest.chunking import Sentence
 from qa.errors import ModelLoadError
-from qa.search.retrieval import Hit
 from qa.index.stores import Store
 from qa.index.stores.base import article_num_of
+from qa.ingest.byline import is_byline
+from qa.ingest.chunking import Sentence
 from qa.ingest.text import normalise, tagged_words
+from qa.search.retrieval import Hit
 
 SCORER_PATH = Path(__file__).resolve().parents[1] / "models" / "scorer.json"
 
@@ -60,7 +60,7 @@ class Candidate:
 
     hit: Hit
     sentence: Sentence
-    row: int  # the sentence's key in the store
+    key: int  # the sentence's key in the store
     score: float = 0.0
 
     @property
@@ -128,11 +128,11 @@ def gather(store: Store, hits: list[Hit]) -> tuple[list[Candidate], dict[int, st
     """Every sentence of the hits, once, with the best-ranked hit that holds it; the text of every
     sentence of their articles, by key (for the neighbours); and the keys of their leads' first
     sentences (after a byline line: "中国网 11月19日 讯（记者 王瑞芳）" is not the lead)."""
-    by_article = store.sentences_of([article_num_of(h.position) for h in hits])
+    by_article = store.sentences_of([article_num_of(h.key) for h in hits])
     found: dict[int, Candidate] = {}
     for hit in hits:
         chunk = hit.chunk
-        for stored in by_article.get(article_num_of(hit.position), []):
+        for stored in by_article.get(article_num_of(hit.key), []):
             if stored.sentence.start >= chunk.start and stored.sentence.end <= chunk.end:
                 found.setdefault(stored.key, Candidate(hit, stored.sentence, stored.key))
     texts = {s.key: s.sentence.text for sentences in by_article.values() for s in sentences}
@@ -147,14 +147,14 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
     candidates, texts, leads = gather(store, hits)
     if not candidates:
         return [], np.zeros((0, len(FEATURES)), np.float32)
-    sentence_sim = store.sentence_vectors([c.row for c in candidates]) @ query_vector
+    sentence_sim = store.sentence_vectors([c.key for c in candidates]) @ query_vector
     sim_rank = np.argsort(np.argsort(-sentence_sim, kind="stable"), kind="stable")
-    positions = list(dict.fromkeys(h.position for h in hits))
-    passage_sims = dict(zip(positions, (store.chunk_vectors(positions) @ query_vector).tolist()))
+    keys = list(dict.fromkeys(h.key for h in hits))
+    passage_sims = dict(zip(keys, (store.chunk_vectors(keys) @ query_vector).tolist()))
     best_passage = max(passage_sims.values())
     best_lexical = max((h.lexical or 0.0) for h in hits) or 1.0
     top_weight = max(weights.values(), default=0.0) or 1.0
-    rank = {h.position: n for n, h in enumerate(hits, start=1)}
+    rank = {h.key: n for n, h in enumerate(hits, start=1)}
     cue = question_cue(question)
     question_bigrams = _bigrams(question)
     question_chars = set(folded(question))
@@ -163,9 +163,9 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
     covered = np.array([coverage(weights, c.text) for c in candidates])
     passages: dict[int, tuple] = {}  # what depends on the passage only, once per hit
     for hit in hits:
-        if hit.position not in passages:
+        if hit.key not in passages:
             title, passage = folded(hit.chunk.title), folded(hit.chunk.title + hit.chunk.text)
-            passages[hit.position] = (title, coverage(weights, passage), coverage(weights, hit.chunk.title),
+            passages[hit.key] = (title, coverage(weights, passage), coverage(weights, hit.chunk.title),
                                       max((w for t, w in weights.items() if t not in passage), default=0.0) / top_weight)
     table = np.zeros((len(candidates), len(FEATURES)), np.float32)
     for i, c in enumerate(candidates):
@@ -173,13 +173,13 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
         local = c.start - chunk.start
         context = chunk.text[max(0, local - 60): min(len(chunk.text), c.end - chunk.start + 30)]
         text, near = folded(c.text), folded(context)
-        title, passage_coverage, title_coverage, missing_top_weight = passages[c.hit.position]
+        title, passage_coverage, title_coverage, missing_top_weight = passages[c.hit.key]
         table[i] = (
             sentence_sim[i], sentence_sim[i] - sentence_sim.max(), math.log(1 + sim_rank[i]),
-            passage_sims[c.hit.position], passage_sims[c.hit.position] - best_passage,
-            1.0 / rank[c.hit.position], (c.hit.lexical or 0.0) / best_lexical,
+            passage_sims[c.hit.key], passage_sims[c.hit.key] - best_passage,
+            1.0 / rank[c.hit.key], (c.hit.lexical or 0.0) / best_lexical,
             covered[i], covered[i] - covered.max(),
-            _neighbour_coverage(texts, c.row, -1, weights), _neighbour_coverage(texts, c.row, 1, weights),
+            _neighbour_coverage(texts, c.key, -1, weights), _neighbour_coverage(texts, c.key, 1, weights),
             coverage(weights, context), passage_coverage, title_coverage, missing_top_weight,
             max((w for t, w in weights.items() if t not in near), default=0.0) / top_weight,
             sum(1 for t in constraints if t not in near and t not in title) / max(1, len(constraints)),
@@ -187,7 +187,7 @@ def features(question: str, query_vector: np.ndarray, store: Store, hits: list[H
             1.0 if top_term and top_term in text else 0.0,
             1.0 if cue and cue.search(c.text) else 0.0, 1.0 if cue else 0.0,
             sum(1 for ch in text if ch not in question_chars) / max(1, len(text)),
-            math.log(1 + len(c.text)), 1.0 if c.row in leads else 0.0, math.log(1 + len(weights)),
+            math.log(1 + len(c.text)), 1.0 if c.key in leads else 0.0, math.log(1 + len(weights)),
         )
     return candidates, table
 

@@ -12,8 +12,8 @@ import math
 import re
 
 from qa.answer.compose import Answer, Quote, abstain, compose
-from qa.ingest.chunking import sentence_spans
 from qa.answer.reader import Reader, Span, Thresholds
+from qa.ingest.chunking import sentence_spans
 from qa.search.retrieval import Hit
 
 QUOTE_LIMIT = 90  # characters of a quoted sentence; a longer one is cut to the clauses around the span

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from qa.ingest.dates import ISO_DATE, parse_date
 from qa.errors import QuestionError
+from qa.ingest.dates import ISO_DATE, parse_date
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _QUARTER = r"(?:第?(?P<q>[一二三四1-4])季度|(?P<half>上半年|下半年))"

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.ingest.chunking import Chunk
 from qa.config import MODES
 from qa.index.embedding import Embedder
 from qa.index.stores import Store
+from qa.ingest.chunking import Chunk
 from qa.ingest.text import query_terms
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al., 2009)
@@ -34,7 +34,7 @@ class Hit:
     score: float
     dense: float | None = None
     lexical: float | None = None
-    position: int = -1  # the chunk's key in the store
+    key: int = -1  # the chunk's key in the store
 
 
 def first(hits: list[Hit], k: int) -> list[Hit]:
@@ -45,8 +45,8 @@ def first(hits: list[Hit], k: int) -> list[Hit]:
     chosen = hits[:k]
     for side in ("lexical", "dense"):
         scored = [h for h in hits if getattr(h, side) is not None]
-        best = max(scored, key=lambda h: (getattr(h, side), -h.position), default=None)
-        if best is not None and all(best.position != h.position for h in chosen):
+        best = max(scored, key=lambda h: (getattr(h, side), -h.key), default=None)
+        if best is not None and all(best.key != h.key for h in chosen):
             chosen.append(best)
     return chosen
 

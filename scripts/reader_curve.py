@@ -38,7 +38,7 @@ from qa.eval.datasets import load_dataset  # noqa: E402
 from qa.eval.evaluation import CHUNK_DEPTH, open_engine  # noqa: E402
 from qa.search.followup import focus_terms  # noqa: E402
 from qa.search.question_time import parse_as_of  # noqa: E402
-from qa.search.retrieval import first  # noqa: E402
+from qa.search.retrieval import top_and_each_sides_best  # noqa: E402
 
 HAYSTACK_CALIBRATION = 0.1
 SHORT_PRECISION = 0.85
@@ -54,7 +54,8 @@ def read_questions(dataset, engine) -> list[dict]:
     for question in dataset.questions:
         when = parse_as_of(question.as_of) if question.as_of else None
         query, hits = engine.search(question.question, list(question.history), k=CHUNK_DEPTH, as_of=when)
-        hits = with_lead(engine.store, engine.quotable(query, first(hits, engine.settings.top_k), when))
+        shown = top_and_each_sides_best(hits, engine.settings.top_k)
+        hits = with_lead(engine.store, engine.quotable(query, shown, when))
         spans = best_spans(reader, query, hits)
         best = spans[0] if spans else None
         focus = focus_terms(question.question) if query != question.question else []

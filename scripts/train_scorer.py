@@ -103,7 +103,7 @@ def _ask_all(path: Path, corpus: tuple[Path, ...]) -> list[Asked]:
     for n, question in enumerate(data.questions):
         query, hits = engine.search(question.question, list(question.history), k=DEPTH)
         # The first five hits, without each side's best and the first hit's lead that `qa ask` also
-        # reads (retrieval.first, evidence.with_lead): trained with each side's best, the scorer did
+        # reads (retrieval.top_and_each_sides_best, evidence.with_lead): trained with each side's best, the scorer did
         # better on CMRC and DRCD but worse on the natural questions' held-out half
         # (docs/evaluation.md), so the shipped one is trained on these.
         variants = [(question.gold is None, hits[:TOP_K])]  # unanswerable: the right answer is to abstain

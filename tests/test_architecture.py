@@ -11,7 +11,7 @@ QA = Path(__file__).resolve().parents[1] / "qa"
 # know nothing of each other. config, errors and locking are shared by all; the CLI sits on top.
 RANK = {"__init__": 0, "config": 0, "errors": 0, "locking": 0,
         "ingest": 1, "index": 2, "search": 3, "answer": 4, "serve": 5, "eval": 5,
-        "cli": 6, "cli_web": 6, "__main__": 6}
+        "cli": 6, "cli_web": 6, "cli_eval": 6, "__main__": 6}
 
 
 def module_name(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.search.retrieval import first, reciprocal_rank_fusion
+from qa.search.retrieval import reciprocal_rank_fusion, top_and_each_sides_best
 
 from .conftest import DATA, read_jsonl
 
@@ -50,7 +50,7 @@ def test_each_sides_first_is_read_though_the_fusion_ranks_it_lower(engine):
     assert "实数融合" in hits[5].chunk.text and hits[5].lexical == max(h.lexical or 0 for h in hits)
     assert "实数融合 智造翘楚" in engine.ask(question).text
     deeper = engine.retriever.search(question, 50, "hybrid")  # what `qa eval` searches
-    assert [h.key for h in first(deeper, 5)] == [h.key for h in hits]
+    assert [h.key for h in top_and_each_sides_best(deeper, 5)] == [h.key for h in hits]
 
 
 def test_dense_search_matches_brute_force(engine):

@@ -35,7 +35,7 @@ from qa.search.question_time import (
     time_match,
     without_years,
 )
-from qa.search.retrieval import CANDIDATES, Hit, Retriever, first
+from qa.search.retrieval import CANDIDATES, Hit, Retriever, top_and_each_sides_best
 
 MAX_QUESTION_CHARS = 500
 # An elliptic follow-up is answered only if a sentence naming what it asks about is itself a
@@ -108,7 +108,7 @@ class Engine:
     def search(self, question: str, history: list[str] | None = None, mode: str | None = None,
                k: int | None = None, as_of: date | None = None) -> tuple[str, list[Hit]]:
         """The query as searched (follow-ups resolved) and its k hits, with each side's best after them
-        (`retrieval.first`); passages of the period the question asks about come first ("2023年…"),
+        (`retrieval.top_and_each_sides_best`); passages of the period the question asks about come first ("2023年…"),
         the newest report first for "最新…"."""
         mode = mode or self.settings.mode
         if mode not in MODES:
@@ -125,7 +125,7 @@ class Engine:
         else:
             pool = sorted(hits[:LATEST_POOL], key=lambda h: published_day(h.chunk.date) or date.min, reverse=True)
             hits = pool + hits[LATEST_POOL:]
-        return query, first(hits, k)
+        return query, top_and_each_sides_best(hits, k)
 
     def candidates(self, query: str, hits: list[Hit]) -> tuple[list[Candidate], np.ndarray, dict[str, float]]:
         """The sentences of the hits, their feature table and the query terms' weights."""
@@ -189,7 +189,8 @@ class Engine:
         if asked.name:
             answer = credited_stories(self.store, question, asked)
         else:
-            answer = story_credit(self.store, question, query, with_lead(self.store, self.quotable(query, hits, as_of)), asked)
+            quotable = with_lead(self.store, self.quotable(query, hits, as_of))
+            answer = story_credit(self.store, question, query, quotable, asked)
         if answer is not None:
             answer.citations = described(self.store, answer.citations)
         return answer

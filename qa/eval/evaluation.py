@@ -27,7 +27,7 @@ from qa.index.embedding import make_embedder
 from qa.index.incremental import build_index
 from qa.index.stores import Location
 from qa.search.question_time import parse_as_of
-from qa.search.retrieval import Hit, first
+from qa.search.retrieval import Hit, top_and_each_sides_best
 
 CACHE_NAMING = 2  # part of the cache folders' names (fixed: a build upgrades an older index in place)
 CHUNK_DEPTH = 50  # chunks retrieved to find the RANK_DEPTH articles ranked per question
@@ -46,9 +46,9 @@ def _gold_key(dataset: Dataset, hit) -> str:
 
 def without_gold(dataset: Dataset, hits: list[Hit], gold: str | tuple[str, ...], k: int) -> list[Hit]:
     """The first k hits that are not from a gold passage (and each side's best of them, as
-    `retrieval.first`): what a corpus without them would return."""
+    `retrieval.top_and_each_sides_best`): what a corpus without them would return."""
     golds = (gold,) if isinstance(gold, str) else gold
-    return first([h for h in hits if _gold_key(dataset, h) not in golds], k)
+    return top_and_each_sides_best([h for h in hits if _gold_key(dataset, h) not in golds], k)
 
 
 def shown_answer(answer: Answer) -> str:
@@ -70,7 +70,7 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
         when = parse_as_of(question.as_of) if question.as_of else as_of
         query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH, as_of=when)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
-        answer = engine.extractive(question.question, query, first(hits, top_k), as_of=when)
+        answer = engine.extractive(question.question, query, top_and_each_sides_best(hits, top_k), as_of=when)
         shown = shown_answer(answer)
         answer_rank = next((i for i, h in enumerate(hits, start=1)
                             if any(a in h.chunk.text for a in question.answers)), None)

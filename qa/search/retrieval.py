@@ -37,7 +37,7 @@ class Hit:
     key: int = -1  # the chunk's key in the store
 
 
-def first(hits: list[Hit], k: int) -> list[Hit]:
+def top_and_each_sides_best(hits: list[Hit], k: int) -> list[Hit]:
     """The first k hits, and after them the best hit of each side (BM25's first, the dense search's
     first) that the fusion ranked lower: the passage that matches the question's words best, or
     its meaning best, is always read (RRF can rank a passage that only one side finds below
@@ -51,7 +51,7 @@ def first(hits: list[Hit], k: int) -> list[Hit]:
     return chosen
 
 
-def side_first(scored: dict[int, float]) -> list[int]:
+def side_best(scored: dict[int, float]) -> list[int]:
     """The best-scored key of one side's results (the lowest key of a tie), or none."""
     return [min(scored, key=lambda p: (-scored[p], p))] if scored else []
 
@@ -101,7 +101,7 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The k best chunks for the query, best first; in hybrid mode followed by each side's first
-        chunk where the fusion ranked it lower (see `first`)."""
+        chunk where the fusion ranked it lower (see `top_and_each_sides_best`)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
         depth = max(CANDIDATES, k)  # the same fused lists for every k up to 50: `qa eval` searches as `qa ask`
@@ -113,8 +113,8 @@ class Retriever:
         else:
             scored = reciprocal_rank_fusion([list(dense), list(lexical)])
         best = sorted(scored, key=lambda p: (-scored[p], p))[:k]
-        if mode == "hybrid":  # each side's first, for `first`
-            best += [p for p in dict.fromkeys(side_first(lexical) + side_first(dense)) if p not in best]
+        if mode == "hybrid":  # each side's first, for `top_and_each_sides_best`
+            best += [p for p in dict.fromkeys(side_best(lexical) + side_best(dense)) if p not in best]
         chunks = self.store.chunks(best)
         return [Hit(chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -33,9 +32,8 @@ from qa.index.stores.base import (
     StoredSentence,
     article_num_of,
     joined_reporters,
-    split_reporters,
 )
-from qa.index.stores.bm25 import idf, saturated_frequencies
+from qa.index.stores.bm25 import idf
 from qa.index.stores.milvus_collections import (
     ARTICLE_FIELDS,
     CHUNK_FIELDS,
@@ -45,28 +43,18 @@ from qa.index.stores.milvus_collections import (
     meta_name,
     part_names,
 )
+from qa.index.stores.milvus_rows import (
+    document_weights,
+    indexed_article,
+    quoted,
+    sparse_indices,
+    term_id,
+    vectors_or_nones,
+)
 from qa.ingest.chunking import Chunk, Sentence
 
 NOT_REMOVED = 1 << 62
 INSERT_BATCH = 500
-
-
-def term_id(term: str) -> int:
-    """A term's dimension in the sparse vectors (CRC-32: a handful of collisions in a million terms)."""
-    return zlib.crc32(term.encode("utf-8"))
-
-
-def document_weights(terms: list[str], average_length: float) -> dict[int, float]:
-    """The document side of BM25 as a sparse vector: each term's saturated frequency at its dimension
-    (terms that share a dimension add up)."""
-    weights: dict[int, float] = {}
-    for term, weight in saturated_frequencies(terms, average_length).items():
-        weights[term_id(term)] = weights.get(term_id(term), 0.0) + weight
-    return weights
-
-
-def _quoted(values) -> str:
-    return json.dumps(list(values), ensure_ascii=False)
 
 
 class MilvusStore:
@@ -104,7 +92,7 @@ class MilvusStore:
 
     def _live_chunks(self) -> str:
         where = f"added <= {int(self.manifest.generation)}"
-        return where + (f" and article_num not in {_quoted(sorted(self._removed))}" if self._removed else "")
+        return where + (f" and article_num not in {quoted(sorted(self._removed))}" if self._removed else "")
 
     def _removed_articles(self) -> set[int]:
         g = int(self.manifest.generation)
@@ -185,7 +173,7 @@ class MilvusStore:
         found: dict[int, list[StoredSentence]] = {n: [] for n in nums}
         if not nums:
             return found
-        rows = self.client.query(self.names["sentences"], filter=f"article_num in {_quoted(nums)}", limit=16384,
+        rows = self.client.query(self.names["sentences"], filter=f"article_num in {quoted(nums)}", limit=16384,
                                  output_fields=["key", "article_id", "text", "start", "end"])
         for r in sorted(rows, key=lambda r: r["key"]):
             found[article_num_of(r["key"])].append(
@@ -197,7 +185,7 @@ class MilvusStore:
         if not nums:
             return None
         rows = self.client.query(self.names["chunks"], output_fields=CHUNK_FIELDS,
-                                 filter=f"article_num in {_quoted(nums)} and start <= {int(start)} and end >= {int(end)}")
+                                 filter=f"article_num in {quoted(nums)} and start <= {int(start)} and end >= {int(end)}")
         best = min(rows, key=lambda r: (r["end"] - r["start"], r["key"]), default=None)
         return Chunk(*(best[f] for f in CHUNK_FIELDS[1:])) if best else None
 
@@ -208,14 +196,14 @@ class MilvusStore:
 
     def _articles(self, where: str) -> list[IndexedArticle]:
         rows = self._all("articles", f"{self._visible()}{' and ' + where if where else ''}", self._fields)
-        return [_indexed_article(r) for r in sorted(rows, key=lambda r: r["num"])]
+        return [indexed_article(r) for r in sorted(rows, key=lambda r: r["num"])]
 
     def articles(self, limit: int | None = None) -> list[IndexedArticle]:
         return self._articles("")[:limit]  # Milvus returns rows in no set order: all of them, then the first
 
     def articles_by_id(self, ids: list[str]) -> dict[str, IndexedArticle]:
         ids = list(dict.fromkeys(ids))
-        return {a.id: a for a in self._articles(f"id in {_quoted(ids)}")} if ids else {}
+        return {a.id: a for a in self._articles(f"id in {quoted(ids)}")} if ids else {}
 
     def articles_by_byline(self, name: str) -> list[IndexedArticle]:
         where = f"source == {json.dumps(name, ensure_ascii=False)}"
@@ -226,7 +214,7 @@ class MilvusStore:
     def story_members(self, stories: list[str]) -> dict[str, list[IndexedArticle]]:
         found: dict[str, list[IndexedArticle]] = {}
         stories = list(dict.fromkeys(stories))
-        for article in self._articles(f"story in {_quoted(stories)}") if stories else []:
+        for article in self._articles(f"story in {quoted(stories)}") if stories else []:
             found.setdefault(article.story, []).append(article)
         return found
 
@@ -239,7 +227,7 @@ class MilvusStore:
         for part in ("chunks", "sentences"):
             for at in range(0, len(hashes), 1000):
                 batch = hashes[at: at + 1000]
-                rows = self._all(part, f"hash in {_quoted(batch)}", ["hash", "vector"])
+                rows = self._all(part, f"hash in {quoted(batch)}", ["hash", "vector"])
                 found.update((r["hash"], np.asarray(r["vector"], np.float32)) for r in rows)
         return found
 
@@ -257,7 +245,7 @@ class MilvusStore:
         self._undo_unpublished(g)
         backend = dict(self.manifest.backend)
         total_terms = backend.get("terms", 0) + sum(len(terms or [""]) for *_, terms in changes.chunks)
-        removed_rows = self._all("chunks", f"article_num in {_quoted(changes.removed)}", ["key", "sparse", "length"]) \
+        removed_rows = self._all("chunks", f"article_num in {quoted(changes.removed)}", ["key", "sparse", "length"]) \
             if changes.removed else []
         total_terms -= sum(r["length"] for r in removed_rows)
         live_chunks = manifest.chunks
@@ -291,11 +279,11 @@ class MilvusStore:
                    "date": c.date, "text": c.text, "start": c.start, "end": c.end, "hash": h,
                    "article_num": article_num_of(key), "added": generation, "length": len(terms or [""]),
                    "vector": np.asarray(v, np.float32).tolist(), "sparse": document_weights(terms, average)}
-                  for (key, c, h, terms), v in zip(changes.chunks, _rows(changes.chunk_vectors, len(changes.chunks)))]
+                  for (key, c, h, terms), v in zip(changes.chunks, vectors_or_nones(changes.chunk_vectors, len(changes.chunks)))]
         sentences = [{"key": key, "article_id": s.article_id, "text": s.text, "start": s.start, "end": s.end,
                       "hash": h, "article_num": article_num_of(key), "added": generation,
                       "vector": np.asarray(v, np.float32).tolist()}
-                     for (key, s, h), v in zip(changes.sentences, _rows(changes.sentence_vectors, len(changes.sentences)))]
+                     for (key, s, h), v in zip(changes.sentences, vectors_or_nones(changes.sentence_vectors, len(changes.sentences)))]
         for part, rows in (("articles", articles), ("chunks", chunks), ("sentences", sentences)):
             for at in range(0, len(rows), INSERT_BATCH):
                 self.client.insert(self.names[part], rows[at: at + INSERT_BATCH])
@@ -303,7 +291,7 @@ class MilvusStore:
     def _update_articles(self, nums: list[int], removed: int | None, stories: dict[int, str]) -> None:
         if not nums:
             return
-        rows = self._all("articles", f"num in {_quoted(nums)}", ARTICLE_FIELDS + ["signature", "added", "removed"])
+        rows = self._all("articles", f"num in {quoted(nums)}", ARTICLE_FIELDS + ["signature", "added", "removed"])
         for row in rows:
             if removed is not None:
                 row["removed"] = removed
@@ -326,7 +314,7 @@ class MilvusStore:
         for *_, terms in changes.chunks:
             delta.update({term_id(t) for t in (terms or [""])})
         for row in removed_rows:
-            delta.subtract(set(_indices(row["sparse"])))
+            delta.subtract(set(sparse_indices(row["sparse"])))
         keys = [k for k, v in delta.items() if v]
         for at in range(0, len(keys), 1000):
             batch = keys[at: at + 1000]
@@ -339,24 +327,7 @@ class MilvusStore:
         """Delete the records of articles removed before the previous generation."""
         gone = [r["num"] for r in self._all("articles", f"removed <= {g}", ["num"])]
         for at in range(0, len(gone), 1000):
-            batch = _quoted(gone[at: at + 1000])
+            batch = quoted(gone[at: at + 1000])
             for part in ("chunks", "sentences"):
                 self.client.delete(self.names[part], filter=f"article_num in {batch}")
             self.client.delete(self.names["articles"], filter=f"num in {batch}")
-
-
-def _indexed_article(row: dict) -> IndexedArticle:
-    """An article from its row (reporters in one text field; older formats' rows lack the later fields)."""
-    return IndexedArticle(*(row[f] for f in FIELDS_OF_FORMAT[3]), reporters=split_reporters(row.get("reporters")),
-                          origin=row.get("origin") or "")
-
-
-def _rows(vectors: np.ndarray | None, n: int):
-    return vectors if vectors is not None else [None] * n
-
-
-def _indices(sparse) -> list[int]:
-    """The dimensions of a sparse vector as pymilvus returns it (a dict, or a scipy row)."""
-    if isinstance(sparse, dict):
-        return [int(k) for k in sparse]
-    return [int(k) for k in getattr(sparse, "indices", [])]

@@ -283,8 +283,8 @@ def is_loopback(host: str) -> bool:
 def cap_malloc_arenas(arenas: int = 2) -> None:
     """Let the process's threads share `arenas` malloc heaps. glibc gives threads that allocate at once
     heaps of their own (up to 8 per core) and keeps what they freed: the page answering 16 users on
-    its threads grew by 330 MB that way; with 2 (MALLOC_ARENA_MAX=2, as many Python servers set) it
-    stayed under 1 GB. Call it before the server's threads start; nothing happens off glibc."""
+    its threads grew by 330 MB that way; with 2 (MALLOC_ARENA_MAX=2, as many Python servers set) its
+    peak stayed near 1 GB. Call it before the server's threads start; nothing happens off glibc."""
     import ctypes
 
     M_ARENA_MAX = -8  # glibc's malloc.h

@@ -71,6 +71,12 @@ class LoadReport:
     articles: list[Article] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
+    def skip(self, message: str, strict: bool) -> None:
+        """Note what was skipped and why; with `strict`, stop there instead (CorpusError)."""
+        if strict:
+            raise CorpusError(message)
+        self.skipped.append(message)
+
 
 def article_id(path: str, title: str, ordinal: int = 0) -> str:
     """A stable id from the file's path and the article's title."""
@@ -210,10 +216,7 @@ def parse_jsonl(text: str, path: str, report: LoadReport, strict: bool = False) 
             if record.get("origin", "") not in ORIGINS:
                 raise ValueError(f'"origin" must be one of {", ".join(repr(o) for o in ORIGINS if o)}')
         except ValueError as error:
-            message = f"{path}:{number}: malformed JSONL line ({error})"
-            if strict:
-                raise CorpusError(message) from error
-            report.skipped.append(message)
+            report.skip(f"{path}:{number}: malformed JSONL line ({error})", strict)
             continue
         ordinal = seen.get(title, 0)
         seen[title] = ordinal + 1
@@ -286,10 +289,7 @@ def load_articles(roots: tuple[Path, ...] | list[Path], strict: bool = False, ye
             try:
                 data = file.read_bytes()
             except OSError as error:
-                message = f"{file}: cannot be read ({error.strerror}): check its permissions"
-                if strict:
-                    raise CorpusError(message) from error
-                report.skipped.append(message)
+                report.skip(f"{file}: cannot be read ({error.strerror}): check its permissions", strict)
                 continue
             report.articles.extend(parse_file(data, file.suffix, label, report, strict, year))
     return report

@@ -84,6 +84,20 @@ def test_clearing_the_conversation_forgets_its_questions(page):
 
 
 @needs_chromium
+def test_a_question_sent_while_an_answer_is_coming_is_answered_after_it(page):
+    box = page.locator("#question textarea")
+    box.fill("华为公司轮值董事长是谁？")
+    page.locator("#send").click()
+    page.wait_for_function("document.querySelector('#question textarea').value === ''", timeout=60_000)
+    box.fill("湖北前三季度经济增长多少？")  # at once: the first answer may still be on its way
+    page.locator("#send").click()
+    page.wait_for_function("document.querySelector('#chat').innerText.includes('5.7%')", timeout=90_000)
+    chat = page.locator("#chat").inner_text()
+    assert "胡厚崑" in chat and chat.count("湖北前三季度经济增长多少") == 1
+    assert box.input_value() == ""
+
+
+@needs_chromium
 def test_a_bad_question_is_said_in_the_conversation_and_the_box_stays_usable(page):
     page.locator("#send").click()
     _said(page, "问题为空：请输入一个问题。")

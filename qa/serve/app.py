@@ -130,21 +130,24 @@ class ChatHandlers:
 
         earlier = questions if asked_in(history) else []  # the conversation was cleared: nothing to follow
         asked = history + [{"role": "user", "content": as_text(message or "")}]
-        started = False
         try:
             day = parse_as_of(as_of)
             engine = self.collections.get(collection).current()  # the question finishes on this index
             for text, final in engine.stream(message, earlier, mode, int(k), day):
                 shown = asked + [{"role": "assistant", "content": answer_markdown(text) + as_of_note(day)}]
-                started = True
                 if final is None:
-                    yield shown, gr.skip(), "", earlier
+                    yield shown, gr.skip(), gr.skip(), earlier
                 else:
-                    yield shown, sources_html(final, engine), "", earlier + [message.strip()]
+                    yield shown, sources_html(final, engine), gr.skip(), earlier + [message.strip()]
         except Exception as error:  # said in the conversation, under the question; the server keeps serving
             said = {"role": "assistant", "content": "⚠️ " + as_text(page_message(error, "question"))}
             shown = [{"role": "user", "content": as_text(shortened(message))}] if (message or "").strip() else []
-            yield history + shown + [said], gr.skip(), message if started else gr.skip(), earlier
+            yield history + shown + [said], gr.skip(), message or gr.skip(), earlier  # back in the box
+
+    @staticmethod
+    def take(message: str) -> tuple[str, str]:
+        """The question sent, out of the box at once: the next one may be typed while this one is answered."""
+        return "", message
 
     def forget(self) -> list[str]:
         """A new conversation: no earlier question for a follow-up to lean on."""
@@ -220,9 +223,14 @@ def wire_chat(app, chat: ChatPanel, handlers: ChatHandlers, no_sources_html: str
     import gradio as gr
 
     questions = gr.State([])  # the user's earlier questions, unescaped, for follow-ups
+    sent = gr.State("")  # the question being answered, taken out of the box when it is sent
     respond = handlers.respond  # one function for both triggers: Gradio queues them as one group
-    answering = [trigger(respond, [chat.box, chat.chatbot, questions, chat.mode, chat.k, chat.collection, chat.as_of],
-                         [chat.chatbot, chat.sources, chat.box, questions], api_visibility="private")
+    # A question sent while an answer is still coming is answered after it ("always_last"; Gradio's
+    # default, "once", would drop it without a word).
+    answering = [trigger(handlers.take, [chat.box], [chat.box, sent], queue=False, api_visibility="private")
+                 .then(respond, [sent, chat.chatbot, questions, chat.mode, chat.k, chat.collection, chat.as_of],
+                       [chat.chatbot, chat.sources, chat.box, questions], api_visibility="private",
+                       trigger_mode="always_last")
                  for trigger in (chat.box.submit, chat.send.click)]
     # Another knowledge base, chosen by the user: a new conversation (follow-ups do not cross
     # collections), cleared in the browser at once so that no reply can race a question sent

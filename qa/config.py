@@ -123,7 +123,7 @@ class Settings:
     store: str = ""  # QA_STORE; "": the local folder; PATH.db: Milvus Lite; http(s)://host:19530: a Milvus server
     collection: str = "default"  # QA_COLLECTION
     milvus_token: str = field(default="", repr=False)  # QA_MILVUS_TOKEN: a Milvus server's "user:password" or key
-    reader: str = ""  # QA_READER: the reader's weights; "" the shipped file (qa/models/reader.pt), "off" none, else a path
+    reader: str = ""  # QA_READER: the reader's weights; "" the shipped file (qa/models/reader.npz), "off" none, else a path
     year: int | None = None  # the year of dates written without one ("11月19日"); None: the index's own (--year)
     llm: LLMConfig | None = None  # QA_LLM_*: an LLM writes the answers; None: the extractive answer
     concurrency: int = 16  # QA_CONCURRENCY: questions the page answers at once

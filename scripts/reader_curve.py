@@ -12,7 +12,7 @@ threshold (a PNG), and the threshold that refuses the most unanswerable question
 at most `--max-false-refusal` of the answerable ones. `--write` stores it beside the weights
 (`reader.json`, read by `qa.answer.reader.Thresholds`).
 
-    python scripts/reader_curve.py data/news_qa/dev.jsonl --reader runs/a/reader.pt --png docs/reader_refusal.png --write
+    python scripts/reader_curve.py data/news_qa/dev.jsonl --reader runs/a/reader.npz --png docs/reader_refusal.png --write
 """
 from __future__ import annotations
 

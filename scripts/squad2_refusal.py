@@ -8,7 +8,7 @@ rates, and the AUROC of the margin. XQuAD translates paragraphs of the same Engl
 reader trains on XQuAD: paragraphs that match an XQuAD paragraph (character-bigram Jaccard ≥ 0.3) are
 left out, and their number said.
 
-    python scripts/squad2_refusal.py [--reader qa/models/reader.pt] [--limit 2000] [--json out.json]
+    python scripts/squad2_refusal.py [--reader qa/models/reader.npz] [--limit 2000] [--json out.json]
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reader", type=Path, default=ROOT / "qa" / "models" / "reader.pt")
+    parser.add_argument("--reader", type=Path, default=ROOT / "qa" / "models" / "reader.npz")
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

@@ -9,10 +9,10 @@ chunks of their article that share most with the question), or another chunk of 
     python scripts/train_reader.py --out runs/no-cmrc          # resumes from runs/no-cmrc/checkpoint.pt
     python scripts/train_reader.py --sets cmrc,drcd,xquad,chronoqa:1600,news*2 --epochs 1 \
         --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/shipped   # second stage
-    python scripts/train_reader.py --evaluate runs/no-cmrc/reader.pt --sets cmrc
+    python scripts/train_reader.py --evaluate runs/no-cmrc/reader.npz --sets cmrc
 
 Fixed seed, progress to stdout, a checkpoint every --checkpoint-minutes (model, optimiser,
-schedule, position in the data), resumed from automatically. Writes `reader.pt` (int8 layers,
+schedule, position in the data), resumed from automatically. Writes `reader.npz` (int8 layers,
 see `qa.answer.reader.save_weights`) and `metrics.json` beside the checkpoint.
 """
 from __future__ import annotations
@@ -46,6 +46,7 @@ from qa.search.followup import resolve_followup  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
         "chronoqa": DATA / "chronoqa/chronoqa.csv", "news": ROOT / "data/news_qa/train.jsonl",
+        "news2": ROOT / "data/news_qa/train2.jsonl",  # the second round of news labels (train only)
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
 CHUNK_SIZE = 160
@@ -246,7 +247,7 @@ def train(args: argparse.Namespace) -> None:
     running = 0.0
     while step < len(plan):
         batch = [items[i] for i in plan[step]]
-        embeds, mask, allowed = batch_inputs(e5, [w for w, _ in batch])
+        embeds, mask, allowed = map(torch.from_numpy, batch_inputs(e5, [w for w, _ in batch]))
         targets = torch.tensor([t for _, t in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             start, end = model(embeds, mask)
@@ -269,8 +270,8 @@ def train(args: argparse.Namespace) -> None:
             state_path.with_suffix(".tmp").replace(state_path)
             saved_at = time.time()
             print(f"checkpoint at step {step}", flush=True)
-    save_weights(model, out / "reader.pt")
-    print(f"wrote {out / 'reader.pt'}", flush=True)
+    save_weights(model.state_dict(), out / "reader.npz")
+    print(f"wrote {out / 'reader.npz'}", flush=True)
 
 
 def auroc(positive: list[float], negative: list[float]) -> float:
@@ -295,15 +296,16 @@ def evaluate(args: argparse.Namespace) -> dict:
     import torch
 
     from qa.answer.reader import Reader
+    from qa.answer.reader_network import TorchSpanNetwork
 
     torch.set_num_threads(args.threads)
     if Path(args.evaluate).name == "checkpoint.pt":  # a run's float32 layers, before int8 packing
         e5 = E5File()
         model = build_model(e5)
         model.load_state_dict(layers_of(torch.load(args.evaluate, map_location="cpu", weights_only=False)["model"]))
-        reader = Reader(model, e5, bf16=args.bf16)
+        reader = Reader(TorchSpanNetwork(model, bf16=args.bf16), e5)
     else:
-        reader = Reader.load(Path(args.evaluate), bf16=args.bf16)
+        reader = Reader.load(Path(args.evaluate), threads=args.threads)
     results = {}
     for name in args.sets.split(","):
         examples = load_examples([name], args.seed, 1.0)
@@ -352,7 +354,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--evaluate", help="a reader.pt (or a run's float32 checkpoint.pt) to measure instead of training")
+    parser.add_argument("--evaluate", help="a reader.npz (or a run's float32 checkpoint.pt) to measure instead of training")
     parser.add_argument("--json", help="write the evaluation here")
     args = parser.parse_args()
     if args.evaluate:

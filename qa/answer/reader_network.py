@@ -126,3 +126,16 @@ class SpanModel(nn.Module):
     def forward(self, words: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         start, end = self.span(self.encoder(words, mask)).unbind(-1)
         return start, end
+
+
+class TorchSpanNetwork:
+    """A `SpanModel` behind the numpy call the `Reader` makes: training's evaluation, and the bench's
+    bf16 autocast line (ONNX Runtime serves answers)."""
+
+    def __init__(self, model: SpanModel, bf16: bool = False):
+        self.model, self.bf16 = model.eval(), bf16
+
+    def __call__(self, words, mask):
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            start, end = self.model(torch.from_numpy(words), torch.from_numpy(mask))
+        return start.float().numpy(), end.float().numpy()

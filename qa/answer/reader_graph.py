@@ -1,0 +1,132 @@
+"""The reader's network as an ONNX graph, run by ONNX Runtime: what serves answers.
+
+The same layers as `qa.answer.reader_network` (BERT, post-LayerNorm, exact GELU; dropout is for
+training only), written as ONNX nodes at load time from the weights themselves (no exported
+file, nothing from torch). Serving without torch keeps its 208 MB out of the page's memory, and
+ONNX Runtime (already here for OCR) runs the pass about as fast as torch or faster. The word
+embeddings are looked up by the caller and come in with the positions already added.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+OPSET = 17  # LayerNormalization is an operator from 17 on
+
+
+class _GraphWriter:
+    """Nodes and initializers, appended in order."""
+
+    def __init__(self, weights: dict[str, np.ndarray]):
+        self.weights = weights
+        self.nodes, self.initializers = [], []
+        self.external: dict[str, np.ndarray] = {}  # the weights, handed to ONNX Runtime as they are
+
+    def constant(self, name: str, value: np.ndarray) -> str:
+        from onnx import TensorProto, helper, numpy_helper
+
+        value = np.ascontiguousarray(value)
+        if value.nbytes < 128:  # ONNX Runtime takes outside buffers from 128 bytes
+            self.initializers.append(numpy_helper.from_array(value, name))
+            return name
+        # "external data": the model names the tensor, and its bytes stay in this array (no copy
+        # into the model, none out of it)
+        tensor = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(value.dtype),
+                             dims=value.shape, data_location=TensorProto.EXTERNAL)
+        for key, text in (("location", "reader-weights"), ("offset", "0"), ("length", str(value.nbytes))):
+            tensor.external_data.add(key=key, value=text)
+        self.initializers.append(tensor)
+        self.external[name] = value
+        return name
+
+    def node(self, op: str, inputs: list[str], **attributes) -> str:
+        from onnx import helper
+
+        output = f"{op.lower()}_{len(self.nodes)}"
+        self.nodes.append(helper.make_node(op, inputs, [output], **attributes))
+        return output
+
+    def linear(self, x: str, name: str) -> str:
+        """x · Wᵀ + b on [tokens, features], W as torch stores it ([out, in]: Gemm's transB, no copy)."""
+        matrix = self.constant(f"{name}.weight", self.weights[f"{name}.weight"].astype(np.float32, copy=False))
+        bias = self.constant(f"{name}.bias", self.weights[f"{name}.bias"].astype(np.float32, copy=False))
+        return self.node("Gemm", [x, matrix, bias], transB=1)
+
+    def layer_norm(self, x: str, name: str, eps: float) -> str:
+        scale = self.constant(f"{name}.weight", self.weights[f"{name}.weight"].astype(np.float32, copy=False))
+        bias = self.constant(f"{name}.bias", self.weights[f"{name}.bias"].astype(np.float32, copy=False))
+        return self.node("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
+
+
+def span_graph(weights: dict[str, np.ndarray], config) -> tuple[bytes, dict[str, np.ndarray]]:
+    """The serialized ONNX model: inputs `x` [batch · length, hidden] (word + position + type
+    embeddings, token by token), `bias` [batch, 1, 1, length] (0 for tokens, a large negative
+    number for padding) and `heads` ([batch, length, heads, head size]); output `logits`
+    [batch · length, 2] (start, end). `weights` are named as
+    `SpanModel.state_dict()` names them. With the model, the arrays it names as external data."""
+    from onnx import TensorProto, helper
+
+    hidden, heads = config.hidden, config.heads
+    graph = _GraphWriter(weights)
+    join_heads = graph.constant("join_heads", np.array([-1, hidden], dtype=np.int64))
+    scale = graph.constant("scale", np.array(1 / np.sqrt(hidden // heads), dtype=np.float32))
+    half, one = graph.constant("half", np.array(0.5, np.float32)), graph.constant("one", np.array(1.0, np.float32))
+    root_half = graph.constant("root_half", np.array(1 / np.sqrt(2), dtype=np.float32))
+
+    def heads_of(x: str, name: str, perm: list[int]) -> str:
+        return graph.node("Transpose", [graph.node("Reshape", [graph.linear(x, name), "heads"])], perm=perm)
+
+    x = graph.layer_norm("x", "encoder.embeddings.LayerNorm", config.eps)
+    for number in range(config.layers):
+        layer = f"encoder.encoder.layer.{number}"
+        query = heads_of(x, f"{layer}.attention.self.query", [0, 2, 1, 3])
+        key = heads_of(x, f"{layer}.attention.self.key", [0, 2, 3, 1])
+        value = heads_of(x, f"{layer}.attention.self.value", [0, 2, 1, 3])
+        scores = graph.node("Add", [graph.node("Mul", [graph.node("MatMul", [query, key]), scale]), "bias"])
+        mixed = graph.node("MatMul", [graph.node("Softmax", [scores], axis=-1), value])
+        mixed = graph.node("Reshape", [graph.node("Transpose", [mixed], perm=[0, 2, 1, 3]), join_heads])
+        attended = graph.node("Add", [graph.linear(mixed, f"{layer}.attention.output.dense"), x])
+        x = graph.layer_norm(attended, f"{layer}.attention.output.LayerNorm", config.eps)
+        inner = graph.linear(x, f"{layer}.intermediate.dense")
+        erf = graph.node("Erf", [graph.node("Mul", [inner, root_half])])
+        inner = graph.node("Mul", [graph.node("Mul", [inner, half]), graph.node("Add", [erf, one])])  # exact GELU
+        x = graph.layer_norm(graph.node("Add", [graph.linear(inner, f"{layer}.output.dense"), x]),
+                             f"{layer}.output.LayerNorm", config.eps)
+    graph.nodes.append(helper.make_node("Identity", [graph.linear(x, "span")], ["logits"]))
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["tokens", hidden]),
+              helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]),
+              helper.make_tensor_value_info("heads", TensorProto.INT64, [4])]
+    output = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["tokens", 2])]
+    model = helper.make_model(helper.make_graph(graph.nodes, "reader", inputs, output, graph.initializers),
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8  # read by every ONNX Runtime from 1.14 on
+    return model.SerializeToString(), graph.external
+
+
+class OnnxSpanNetwork:
+    """The span network on ONNX Runtime: (word embeddings, mask) → (start, end) logits, as numpy."""
+
+    def __init__(self, weights: dict[str, np.ndarray], config, threads: int = 0):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # 0: ONNX Runtime's choice (one a core)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        # MLAS would keep a second, pre-packed copy of every matrix: 13 MB more for no measured gain
+        options.add_session_config_entry("session.disable_prepacking", "1")
+        model, external = span_graph(weights, config)
+        names = list(external)
+        options.add_external_initializers(names, [onnxruntime.OrtValue.ortvalue_from_numpy(external[n])
+                                                  for n in names])
+        self.session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.heads = (config.heads, config.hidden // config.heads)
+        self.added = (weights["encoder.embeddings.position_embeddings.weight"]
+                      + weights["encoder.embeddings.token_type_embeddings.weight"][0]).astype(np.float32)
+
+    def __call__(self, words: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        batch, length, hidden = words.shape
+        x = (words + self.added[:length]).astype(np.float32, copy=False).reshape(batch * length, hidden)
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        heads = np.array([batch, length, *self.heads], dtype=np.int64)
+        logits = self.session.run(["logits"], {"x": x, "bias": bias, "heads": heads})[0].reshape(batch, length, 2)
+        return logits[..., 0], logits[..., 1]

@@ -31,7 +31,7 @@ def news() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def splits() -> dict[str, list[dict]]:
-    return {name: load_records(LABELS / f"{name}.jsonl") for name in ("train", "dev")}
+    return {name: load_records(LABELS / f"{name}.jsonl") for name in ("train", "train2", "dev")}
 
 
 def test_every_record_is_sound_and_the_set_keeps_its_promises(news, splits, capsys):
@@ -54,6 +54,15 @@ def test_dev_is_split_by_article_with_the_same_mix(news, splits):
         assert set(part.by_topic) == set(TOPICS)
     assert abs(train.share(train.unanswerable) - dev.share(dev.unanswerable)) < 0.05
     assert abs(train.share(train.followups) - dev.share(dev.followups)) < 0.05
+
+
+def test_the_second_round_is_sound_for_training_and_shares_no_article(news, splits):
+    """train2.jsonl, a later round written the same way, goes to training only: dev stays as it was."""
+    second = summarise(splits["train2"], news)
+    assert not second.problems, second.problems[:5]
+    assert second.share(second.unanswerable) >= 0.35 and second.share(second.followups) >= 0.10
+    articles = {r["article"] for r in splits["train2"]}
+    assert not articles & {r["article"] for r in splits["train"] + splits["dev"]}
 
 
 def test_the_check_names_what_is_wrong_with_a_record(news, splits):

@@ -3,9 +3,10 @@
 Each disagreement of the second pass is fixed (answers replaced, or turned into a near miss) or
 dropped, as `--fixes` says ({"id": ..., "answers": [...]} / {"id": ..., "near_miss": kind} /
 {"id": ..., "drop": reason} per line). Articles are split by a hash of their line number, a quarter of
-each topic to dev, so every topic has the same share in both.
+each topic to dev, so every topic has the same share in both. Later rounds (`--extra`) add to the
+train split only, so the dev split stays the one every earlier result was measured on.
 
-    python scripts/news_qa/assemble.py --work /work/news_qa_work --fixes data/news_qa/fixes.jsonl
+    python scripts/news_qa/assemble.py --work /work/news_qa_work --extra /work/news_qa_work2
 """
 from __future__ import annotations
 
@@ -47,26 +48,34 @@ def apply_fix(record: dict, fix: dict) -> dict | None:
     return record
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--fixes", type=Path, default=ROOT / "data/news_qa/review/fixes.jsonl")
-    parser.add_argument("--out", type=Path, default=ROOT / "data/news_qa")
-    args = parser.parse_args()
-    fixes = {}
-    if args.fixes.exists():
-        fixes = {f["id"]: f for f in map(json.loads, args.fixes.read_text(encoding="utf-8").splitlines()) if f}
+def read_round(work: Path, fixes: dict) -> list[dict]:
+    """One round's questions, fixed as adjudicated; a follow-up whose earlier question was dropped
+    loses its context, and goes too."""
     records = []
-    for path in sorted((args.work / "written").glob("batch*.jsonl")):
+    for path in sorted((work / "written").glob("batch*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             fixed = apply_fix(record, fixes[record["id"]]) if record["id"] in fixes else record
             if fixed is not None:
                 records.append({name: fixed[name] for name in FIELDS})
-    # a follow-up whose earlier question was dropped loses its context: drop it too
     asked = {(r["article"], r["question"]) for r in records}
-    records = [r for r in records if all((r["article"], h) in asked for h in r["history"])]
+    return [r for r in records if all((r["article"], h) in asked for h in r["history"])]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--fixes", type=Path, default=ROOT / "data/news_qa/review/fixes.jsonl")
+    parser.add_argument("--extra", type=Path, action="append", default=[],
+                        help="a later round's work folder: its questions go to train")
+    parser.add_argument("--out", type=Path, default=ROOT / "data/news_qa")
+    args = parser.parse_args()
+    fixes = {}
+    if args.fixes.exists():
+        fixes = {f["id"]: f for f in map(json.loads, args.fixes.read_text(encoding="utf-8").splitlines()) if f}
+    records = read_round(args.work, fixes)
     dev = dev_articles(records)
+    records += [r for extra in args.extra for r in read_round(extra, fixes)]
     args.out.mkdir(parents=True, exist_ok=True)
     for name, keep in (("train", lambda r: r["article"] not in dev), ("dev", lambda r: r["article"] in dev)):
         part = sorted((r for r in records if keep(r)), key=lambda r: (r["article"], r["id"]))

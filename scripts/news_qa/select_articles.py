@@ -6,6 +6,10 @@ spread the sample; writers correct the topic), and draws the same number from ev
 fixed seed. Writes one batch file per writer: {"article", "text_sha1", "topic_guess", "date", "text"}.
 
     python scripts/news_qa/select_articles.py --per-topic 90 --batches 8 --out /tmp/news_qa/batches
+    # the second round: articles not yet labeled (nor near copies of them), batches 9-12
+    python scripts/news_qa/select_articles.py --per-topic 25 --batches 4 --first-batch 9 --seed 2212 \
+        --max-chars 2500 --exclude data/news_qa/train.jsonl --exclude data/news_qa/dev.jsonl \
+        --exclude /work/news_qa_work/batches --out /work/news_qa_work2/batches
 """
 from __future__ import annotations
 
@@ -45,37 +49,46 @@ def main() -> None:
     parser.add_argument("--per-topic", type=int, default=90)
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--min-chars", type=int, default=350)
+    parser.add_argument("--max-chars", type=int, default=0, help="leave out longer texts (0: no limit)")
+    parser.add_argument("--exclude", type=Path, action="append", default=[],
+                        help="a label file or a folder of batches whose articles are taken already")
+    parser.add_argument("--first-batch", type=int, default=1)
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
     natural = {json.loads(line)["text"][:60] for line in (ROOT / "tests/data/natural/news.jsonl").open(encoding="utf-8")}
-    seen_openings: set[str] = set()
-    by_topic: dict[str, list[dict]] = {topic: [] for topic in TOPICS}
+    taken = {json.loads(line)["article"] for path in args.exclude
+             for file in (sorted(path.glob("*.jsonl")) if path.is_dir() else [path])
+             for line in file.open(encoding="utf-8") if line.strip()}
     with gzip.open(NEWS, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            row = json.loads(line)
-            text = row["text"]
-            opening = text[:60]
-            if len(text) < args.min_chars or opening in natural or text[20:80] in seen_openings:
-                continue
-            seen_openings.add(text[20:80])
-            topic = topic_guess(text)
-            by_topic[topic].append({"article": number, "text_sha1": sha1(text), "topic_guess": topic,
-                                    "date": row.get("date", ""), "text": text})
+        rows = [json.loads(line) for line in lines]
+    seen_openings = {rows[number]["text"][20:80] for number in taken}  # and near copies of them
+    by_topic: dict[str, list[dict]] = {topic: [] for topic in TOPICS}
+    for number, row in enumerate(rows):
+        text = row["text"]
+        too_long = args.max_chars and len(text) > args.max_chars
+        if number in taken or len(text) < args.min_chars or too_long or text[:60] in natural \
+                or text[20:80] in seen_openings:
+            continue
+        seen_openings.add(text[20:80])
+        topic = topic_guess(text)
+        by_topic[topic].append({"article": number, "text_sha1": sha1(text), "topic_guess": topic,
+                                "date": row.get("date", ""), "text": text})
     rng = random.Random(args.seed)
     chosen: list[dict] = []
-    for topic, rows in by_topic.items():
-        print(f"{topic}: {len(rows)} candidates")
-        chosen += rng.sample(rows, min(args.per_topic, len(rows)))
+    for topic, candidates in by_topic.items():
+        print(f"{topic}: {len(candidates)} candidates")
+        chosen += rng.sample(candidates, min(args.per_topic, len(candidates)))
     rng.shuffle(chosen)
     args.out.mkdir(parents=True, exist_ok=True)
     for batch in range(args.batches):
         part = sorted(chosen[batch::args.batches], key=lambda row: row["article"])
-        with (args.out / f"batch{batch + 1}.jsonl").open("w", encoding="utf-8") as handle:
+        name = f"batch{args.first_batch + batch}"
+        with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
             for row in part:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        print(f"batch{batch + 1}: {len(part)} articles")
+        print(f"{name}: {len(part)} articles")
 
 
 if __name__ == "__main__":

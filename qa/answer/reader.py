@@ -232,7 +232,8 @@ class Thresholds:
 
 
 def reader_for(settings) -> "BackgroundReader | None":
-    """The reader the settings name, loading in the background; None when turned off ("off")."""
+    """The reader the settings name, loaded in the background once asked for (`start`, `get`,
+    `wait`); None when turned off ("off")."""
     if settings.reader == "off":
         return None
     return shared_reader(Path(settings.reader) if settings.reader else DEFAULT_WEIGHTS, settings.threads)
@@ -242,7 +243,7 @@ def reader_for(settings) -> "BackgroundReader | None":
 def shared_reader(weights: Path, threads: int) -> "BackgroundReader":
     """One reader per weights file in a process: the engines of every collection and every reload
     share it (it is read-only, and safe to call from several threads)."""
-    return BackgroundReader(weights, threads).start()
+    return BackgroundReader(weights, threads)
 
 
 class BackgroundReader:

@@ -19,7 +19,7 @@ class _GraphWriter:
     def __init__(self, weights: dict[str, np.ndarray]):
         self.weights = weights
         self.nodes, self.initializers = [], []
-        self.external: dict[str, np.ndarray] = {}  # the weights, handed to ONNX Runtime as they are
+        self.external: dict[str, np.ndarray] = {}  # the weights, handed to ONNX Runtime beside the model
 
     def constant(self, name: str, value: np.ndarray) -> str:
         from onnx import TensorProto, helper, numpy_helper
@@ -28,8 +28,8 @@ class _GraphWriter:
         if value.nbytes < 128:  # ONNX Runtime takes outside buffers from 128 bytes
             self.initializers.append(numpy_helper.from_array(value, name))
             return name
-        # "external data": the model names the tensor, and its bytes stay in this array (no copy
-        # into the model, none out of it)
+        # "external data": the model only names the tensor, and ONNX Runtime copies its bytes from
+        # this array once, into the session (no copy into the model and out of it again)
         tensor = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(value.dtype),
                              dims=value.shape, data_location=TensorProto.EXTERNAL)
         for key, text in (("location", "reader-weights"), ("offset", "0"), ("length", str(value.nbytes))):

@@ -7,6 +7,7 @@ article containing <script> or <img onerror=…> is shown as text and never runs
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -311,7 +312,15 @@ def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: s
     import uvicorn
     from fastapi import FastAPI
 
-    api = FastAPI(title=TITLE, docs_url=None, redoc_url=None)
+    @contextlib.asynccontextmanager
+    async def start_reader(_):
+        # The reader loads once the page is built: loading it beside the imports and the page's
+        # construction slowed the start, and answers come without it until it is ready.
+        if live.current().reader is not None:
+            live.current().reader.start()
+        yield
+
+    api = FastAPI(title=TITLE, docs_url=None, redoc_url=None, lifespan=start_reader)
     collections = LiveCollections(live)
     api.include_router(openai_router(collections, api_key))
     if knowledge_base is not None:

@@ -316,8 +316,9 @@ def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: s
     async def start_reader(_):
         # The reader loads once the page is built: loading it beside the imports and the page's
         # construction slowed the start, and answers come without it until it is ready.
-        if live.current().reader is not None:
-            live.current().reader.start()
+        reader = live.current().reader
+        if reader is not None:
+            reader.start()
         yield
 
     api = FastAPI(title=TITLE, docs_url=None, redoc_url=None, lifespan=start_reader)

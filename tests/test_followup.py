@@ -58,3 +58,18 @@ def test_focus_of_an_elliptic_follow_up():
     assert focus_terms("那2022年呢？") == ["2022年"]
     assert focus_terms("后来呢？") == []  # a relative time names nothing to look for
     assert focus_terms("他现在担任什么职务？") == []
+
+
+def test_a_follow_up_that_finds_nothing_alone_is_searched_with_the_earlier_question(engine):
+    earlier, question = "从赣州发出去的那趟班列最后开到哪里？", "路上大概要走多久？"
+    assert not engine.retriever.finds_alone(question)
+    read, hits = engine.search(question, [earlier])
+    assert "中欧班列" in hits[0].chunk.title
+    assert "班列" in read and read.endswith(question)  # read with the earlier question's nouns
+
+
+def test_a_new_subject_in_a_conversation_is_searched_alone(engine):
+    question = "中欧班列这次装载的货物要运往哪个国家？"
+    assert engine.retriever.finds_alone(question)
+    read, hits = engine.search(question, ["大会在哪一天开幕？"])
+    assert read == question and "中欧班列" in hits[0].chunk.title

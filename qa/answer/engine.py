@@ -27,7 +27,7 @@ from qa.index.embedding import Embedder, limit_threads, make_embedder
 from qa.index.stores import Location, Store, location_for
 from qa.ingest.byline import credit_question
 from qa.ingest.text import query_terms
-from qa.search.followup import focus_terms, resolve_followup
+from qa.search.followup import focus_terms, in_conversation
 from qa.search.question_time import (
     AskedTime,
     asked_time,
@@ -113,12 +113,13 @@ class Engine:
         mode = mode or self.settings.mode
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
-        query = resolve_followup(check_question(question), list(history or []))
+        history = list(history or [])
+        searched, query = in_conversation(check_question(question), history, self.retriever.finds_alone)
         k = k or self.settings.top_k
         asked = self.asked(query, as_of)
         if not asked:
-            return query, self.retriever.search(query, k, mode)
-        hits = self.retriever.search(query, max(k, CANDIDATES), mode)
+            return query, self.retriever.search(searched, k, mode)
+        hits = self.retriever.search(searched, max(k, CANDIDATES), mode)
         if asked.periods:
             head = sorted(hits[:TIME_WINDOW], key=lambda h: -time_match(asked, h.chunk.date, h.chunk.text))  # stable
             hits = head + hits[TIME_WINDOW:]

@@ -10,6 +10,7 @@ searched with the earlier question's nouns.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from qa.ingest.text import STOP_WORDS, key_nouns, lexical_terms, normalise, tagged_words
 
@@ -84,8 +85,26 @@ def resolve_followup(question: str, history: list[str]) -> str:
     people = [word for word, kind in _names(earlier) if kind == "person"]
     if pronoun and people:
         return question[:pronoun.start()] + people[-1] + question[pronoun.end():]
+    return with_nouns_of(earlier, question)
+
+
+def with_nouns_of(earlier: str, question: str) -> str:
+    """The question after the earlier question's nouns that it does not name itself."""
     carried = [t for t in dict.fromkeys(key_nouns(earlier)) if t not in question]
     if not carried:
         return question
     return " ".join(carried[:MAX_CARRIED]) + " " + question
 
+
+
+def in_conversation(question: str, history: list[str], finds_alone: Callable[[str], bool]) -> tuple[str, str]:
+    """What to search and what to read for a question asked after `history`. A question that finds
+    its article alone (`finds_alone`: both sides of the search agree) is searched and read as
+    `resolve_followup` rewrites it. One that does not is a follow-up more often than not ("比分多少？",
+    "论坛期间专家去哪家企业实地看了？"): it is searched together with the earlier question (news dev
+    follow-ups: their article first for 94%, against 69% for the rewritten question alone) and read
+    after the earlier question's nouns (answered 80%, against 77% read as rewritten)."""
+    if not history or finds_alone(question):
+        read = resolve_followup(question, history)
+        return read, read
+    return f"{history[-1]} {question}", with_nouns_of(history[-1], question)

@@ -118,6 +118,16 @@ class Retriever:
         chunks = self.store.chunks(best)
         return [Hit(chunks[p], scored[p], dense.get(p), lexical.get(p), p) for p in best]
 
+    def finds_alone(self, query: str) -> bool:
+        """Whether the dense and the lexical side rank the same article first for the query: a
+        question that finds its article by itself (most questions that stand alone do; a follow-up
+        such as "比分多少？" does not)."""
+        dense, lexical = self._sides(query, 1, "hybrid")
+        if not dense or not lexical:
+            return False
+        firsts = self.store.chunks([side_best(dense)[0], side_best(lexical)[0]])
+        return len({chunk.article_id for chunk in firsts.values()}) == 1
+
     def _sides(self, query: str, depth: int, mode: str) -> tuple[dict[int, float], dict[int, float]]:
         """key → score of the dense and of the lexical search (empty for a side the mode leaves out),
         side by side on a large store (see PARALLEL_ABOVE)."""

@@ -93,3 +93,16 @@ def test_qa_eval_reads_the_dev_set_against_every_labeled_article(news, splits):
             assert any(answer in by_id[question.gold].text for answer in record["answers"])
         assert dict(question.groups)["kind"] == record["kind"]
         assert list(question.history) == record["history"]
+
+
+def test_the_yes_no_and_why_how_set_is_sound_and_split_by_article(news, splits):
+    """data/news_forms/: yes/no and why/how questions written the same way, on articles of their own."""
+    forms = {name: load_records(ROOT / "data" / "news_forms" / f"{name}.jsonl") for name in ("train", "dev")}
+    for records in forms.values():
+        summary = summarise(records, news)
+        assert summary.problems == []
+        assert set(summary.by_kind) == {"yes_no", "why_how"}
+        assert summary.share(summary.unanswerable) >= 0.30
+    train_articles, dev_articles = ({r["article"] for r in forms[name]} for name in ("train", "dev"))
+    assert not train_articles & dev_articles
+    assert not (train_articles | dev_articles) & {r["article"] for rs in splits.values() for r in rs}

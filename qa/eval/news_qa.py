@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FIELDS = ("id", "question", "answers", "history", "kind", "article", "text_sha1", "near_miss", "topic")
-KINDS = ("who", "where", "when", "number", "why", "how", "what", "short_form", "colloquial", "followup")
+KINDS = ("who", "where", "when", "number", "why", "how", "what", "short_form", "colloquial", "followup",
+         "yes_no", "why_how")  # the last two: the question forms of data/news_forms/
 NEAR_MISS_KINDS = ("other_period", "other_entity", "other_metric", "number_not_given", "cause_not_given",
                    "related_detail")
 TOPICS = ("economy", "technology", "sports", "politics", "local", "international", "health", "culture")

@@ -47,6 +47,7 @@ DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
         "chronoqa": DATA / "chronoqa/chronoqa.csv", "news": ROOT / "data/news_qa/train.jsonl",
         "news2": ROOT / "data/news_qa/train2.jsonl",  # the second round of news labels (train only)
+        "forms": ROOT / "data/news_forms/train.jsonl",  # yes/no and why/how news questions (train split)
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
 CHUNK_SIZE = 160
@@ -148,7 +149,7 @@ def load_examples(names: list[str], seed: int, negatives: float) -> list[Example
         for _ in range(int(times or 1)):
             if name == "chronoqa":
                 part = chronoqa_examples(path, rng, negatives)
-            elif name.startswith("news"):
+            elif name.startswith("news") or name == "forms":
                 part = news_examples(path, rng, negatives, name)
             else:
                 part = squad_examples(name, path, rng, negatives)

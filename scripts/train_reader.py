@@ -41,7 +41,7 @@ from qa.answer.reader import (  # noqa: E402
 from qa.eval.news_qa import load_news, load_records  # noqa: E402
 from qa.ingest.chunking import split_article  # noqa: E402
 from qa.ingest.corpus import Article  # noqa: E402
-from qa.search.followup import resolve_followup  # noqa: E402
+from qa.search.followup import resolve_followup, with_nouns_of  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
@@ -122,12 +122,24 @@ def chronoqa_examples(path: Path, rng: random.Random, negatives: float) -> list[
     return examples
 
 
-def news_examples(path: Path, rng: random.Random, negatives: float, name: str = "news") -> list[Example]:
+def as_read(record: dict, followups: str, rng: random.Random) -> str:
+    """A labeled question as the answer step reads it. A follow-up is read rewritten
+    (`resolve_followup`) or, when it does not find its article alone, after the earlier question's
+    nouns (`with_nouns_of`): `followups="rewritten"` always trains on the first (runs before
+    2026-12-07), `"as-read"` draws one of the two at random."""
+    question, history = record["question"], record["history"]
+    if followups == "as-read" and history and rng.random() < 0.5:
+        return with_nouns_of(history[-1], question)
+    return resolve_followup(question, history)
+
+
+def news_examples(path: Path, rng: random.Random, negatives: float, name: str = "news",
+                  followups: str = "rewritten") -> list[Example]:
     """The labeled news questions; a near miss is read against its article's two closest chunks."""
     news = load_news(NEWS)
     examples = []
     for record in load_records(path):
-        question = resolve_followup(record["question"], record["history"])
+        question = as_read(record, followups, rng)
         text = news[record["article"]]["text"]
         if record["answers"]:
             examples += _answer_examples(name, record["id"], question, text, record["answers"], rng, negatives)
@@ -137,7 +149,7 @@ def news_examples(path: Path, rng: random.Random, negatives: float, name: str = 
     return examples
 
 
-def load_examples(names: list[str], seed: int, negatives: float) -> list[Example]:
+def load_examples(names: list[str], seed: int, negatives: float, followups: str = "rewritten") -> list[Example]:
     """The examples of the named sets; "news*2" reads a set twice (other negatives drawn the second
     time), "chronoqa:1600" keeps a random 1,600 of its examples."""
     rng = random.Random(seed)
@@ -150,7 +162,7 @@ def load_examples(names: list[str], seed: int, negatives: float) -> list[Example
             if name == "chronoqa":
                 part = chronoqa_examples(path, rng, negatives)
             elif name.startswith("news") or name == "forms":
-                part = news_examples(path, rng, negatives, name)
+                part = news_examples(path, rng, negatives, name, followups)
             else:
                 part = squad_examples(name, path, rng, negatives)
             examples += rng.sample(part, min(int(cap), len(part))) if cap else part
@@ -207,12 +219,12 @@ def train(args: argparse.Namespace) -> None:
     state_path, config_path = out / "checkpoint.pt", out / "config.json"
     if config_path.exists():  # resuming: the run's own settings win
         saved = json.loads(config_path.read_text())
-        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init"):
+        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init", "followups"):
             setattr(args, key, saved.get(key, getattr(args, key)))
     else:
         config_path.write_text(json.dumps(vars(args), indent=1, default=str))
     e5 = E5File()
-    examples = load_examples(args.sets.split(","), args.seed, args.negatives)
+    examples = load_examples(args.sets.split(","), args.seed, args.negatives, args.followups)
     if args.limit:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     items = encode_all(WindowEncoder(e5), examples)
@@ -352,6 +364,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples (tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
     parser.add_argument("--init", help="a checkpoint.pt of another run to start from (a second stage)")
+    parser.add_argument("--followups", choices=("rewritten", "as-read"), default="rewritten",
+                        help="news follow-ups: rewritten by resolve_followup, or half of them after the earlier question's nouns")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)

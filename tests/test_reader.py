@@ -155,6 +155,21 @@ def test_training_runs_a_few_steps_and_resumes(tmp_path):
     assert "resumed at step 2" in again.stdout and "checkpoint at step 3" in again.stdout
 
 
+def test_follow_ups_are_trained_as_the_answer_step_reads_them():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import random
+
+    from train_reader import as_read
+
+    record = {"question": "他现在担任什么职务？", "history": ["盛阅春在会上说了什么？"]}
+    rewritten = {as_read(record, "rewritten", random.Random(seed)) for seed in range(20)}
+    assert rewritten == {"盛阅春现在担任什么职务？"}
+    both = {as_read(record, "as-read", random.Random(seed)) for seed in range(20)}
+    assert both == rewritten | {"盛阅春 他现在担任什么职务？"}
+    alone = {"question": "盛阅春现在担任什么职务？", "history": []}
+    assert as_read(alone, "as-read", random.Random(0)) == alone["question"]
+
+
 @pytest.mark.parametrize("content", [None, b"not a weights file at all"])
 def test_missing_or_broken_weights_warn_once_and_leave_no_reader(tmp_path, caplog, content):
     weights = tmp_path / "reader.npz"

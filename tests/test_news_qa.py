@@ -106,3 +106,15 @@ def test_the_yes_no_and_why_how_set_is_sound_and_split_by_article(news, splits):
     train_articles, dev_articles = ({r["article"] for r in forms[name]} for name in ("train", "dev"))
     assert not train_articles & dev_articles
     assert not (train_articles | dev_articles) & {r["article"] for rs in splits.values() for r in rs}
+
+
+def test_the_held_out_test_set_is_sound_and_shares_no_article(news, splits):
+    """data/news_test/: questions of every kind on 80 articles of their own, for measuring only."""
+    records = load_records(ROOT / "data" / "news_test" / "test.jsonl")
+    summary = summarise(records, news)
+    assert summary.problems == []
+    assert summary.share(summary.unanswerable) >= 0.30 and summary.share(summary.followups) >= 0.10
+    assert {"yes_no", "why", "how", "colloquial", "short_form", "followup"} <= set(summary.by_kind)
+    forms = [load_records(ROOT / "data" / "news_forms" / f"{name}.jsonl") for name in ("train", "dev")]
+    elsewhere = {r["article"] for rs in [*splits.values(), *forms] for r in rs}
+    assert not {r["article"] for r in records} & elsewhere

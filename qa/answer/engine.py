@@ -90,7 +90,7 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None, scorer: Scorer | None = None,
              location: Location | None = None, reuse: Store | None = None,
-             reader: BackgroundReader | None = None, time_aware: bool = True) -> "Engine":
+             reader: BackgroundReader | None = None, time_aware: bool = True) -> Engine:
         """Open the store the settings name (checking the model, when one was asked for), the
         answer scorer (the shipped one unless given), the reader (loading in the background,
         unless given or turned off) and the LLM the settings name; `reuse` lends what an earlier

@@ -5,10 +5,10 @@ a question is paired with the chunk that holds its answer (answerable) and, as n
 chunks that hold none: its own near miss (the news set's unanswerable questions, against the two
 chunks of their article that share most with the question), or another chunk of its passage.
 
-    python scripts/train_reader.py --sets drcd,xquad,chronoqa,news --out runs/no-cmrc
+    python scripts/train_reader.py --sets drcd,xquad,chronoqa:1600,news*2 --epochs 1 --no-bf16 --out runs/no-cmrc
     python scripts/train_reader.py --out runs/no-cmrc          # resumes from runs/no-cmrc/checkpoint.pt
-    python scripts/train_reader.py --sets cmrc,drcd,xquad,chronoqa:1600,news*2 --epochs 1 \
-        --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/shipped   # second stage
+    python scripts/train_reader.py --sets "cmrc,news*2,news2*2,forms*2,xquad" --epochs 1 --no-bf16 \
+        --followups as-read --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/stage2b  # shipped
     python scripts/train_reader.py --evaluate runs/no-cmrc/reader.npz --sets cmrc
 
 Fixed seed, progress to stdout, a checkpoint every --checkpoint-minutes (model, optimiser,

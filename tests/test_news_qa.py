@@ -95,9 +95,13 @@ def test_qa_eval_reads_the_dev_set_against_every_labeled_article(news, splits):
         assert list(question.history) == record["history"]
 
 
-def test_the_yes_no_and_why_how_set_is_sound_and_split_by_article(news, splits):
+@pytest.fixture(scope="module")
+def forms() -> dict[str, list[dict]]:
+    return {name: load_records(ROOT / "data" / "news_forms" / f"{name}.jsonl") for name in ("train", "dev")}
+
+
+def test_the_yes_no_and_why_how_set_is_sound_and_split_by_article(news, splits, forms):
     """data/news_forms/: yes/no and why/how questions written the same way, on articles of their own."""
-    forms = {name: load_records(ROOT / "data" / "news_forms" / f"{name}.jsonl") for name in ("train", "dev")}
     for records in forms.values():
         summary = summarise(records, news)
         assert summary.problems == []
@@ -108,13 +112,12 @@ def test_the_yes_no_and_why_how_set_is_sound_and_split_by_article(news, splits):
     assert not (train_articles | dev_articles) & {r["article"] for rs in splits.values() for r in rs}
 
 
-def test_the_held_out_test_set_is_sound_and_shares_no_article(news, splits):
+def test_the_held_out_test_set_is_sound_and_shares_no_article(news, splits, forms):
     """data/news_test/: questions of every kind on 80 articles of their own, for measuring only."""
     records = load_records(ROOT / "data" / "news_test" / "test.jsonl")
     summary = summarise(records, news)
     assert summary.problems == []
     assert summary.share(summary.unanswerable) >= 0.30 and summary.share(summary.followups) >= 0.10
     assert {"yes_no", "why", "how", "colloquial", "short_form", "followup"} <= set(summary.by_kind)
-    forms = [load_records(ROOT / "data" / "news_forms" / f"{name}.jsonl") for name in ("train", "dev")]
-    elsewhere = {r["article"] for rs in [*splits.values(), *forms] for r in rs}
+    elsewhere = {r["article"] for rs in [*splits.values(), *forms.values()] for r in rs}
     assert not {r["article"] for r in records} & elsewhere

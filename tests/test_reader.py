@@ -3,8 +3,10 @@ that resumes, and the answer step going on without it when its weights are missi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import random
 import subprocess
 import sys
 
@@ -155,12 +157,12 @@ def test_training_runs_a_few_steps_and_resumes(tmp_path):
     assert "resumed at step 2" in again.stdout and "checkpoint at step 3" in again.stdout
 
 
-def test_follow_ups_are_trained_as_the_answer_step_reads_them():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import random
-
-    from train_reader import as_read
-
+def test_follow_ups_are_trained_as_the_answer_step_reads_them(monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_reader", ROOT / "scripts" / "train_reader.py")
+    train_reader = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_reader", train_reader)  # its dataclasses look themselves up there
+    spec.loader.exec_module(train_reader)
+    as_read = train_reader.as_read
     record = {"question": "他现在担任什么职务？", "history": ["盛阅春在会上说了什么？"]}
     rewritten = {as_read(record, "rewritten", random.Random(seed)) for seed in range(20)}
     assert rewritten == {"盛阅春现在担任什么职务？"}

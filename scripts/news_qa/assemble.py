@@ -7,6 +7,8 @@ each topic to dev, so every topic has the same share in both. Later rounds (`--e
 train split only, so the dev split stays the one every earlier result was measured on.
 
     python scripts/news_qa/assemble.py --work /work/news_qa_work --extra /work/news_qa_work2
+    python scripts/news_qa/assemble.py --work /work/r4 --fixes data/news_train/review/fixes.jsonl \
+        --train-only data/news_train/round4.jsonl       # the fourth round, for training only
 """
 from __future__ import annotations
 
@@ -69,20 +71,30 @@ def main() -> None:
     parser.add_argument("--extra", type=Path, action="append", default=[],
                         help="a later round's work folder: its questions go to train")
     parser.add_argument("--out", type=Path, default=ROOT / "data/news_qa")
+    parser.add_argument("--train-only", type=Path, metavar="FILE",
+                        help="write --work's questions, fixed, to FILE: a round for training only, no dev split")
     args = parser.parse_args()
     fixes = {}
     if args.fixes.exists():
         fixes = {f["id"]: f for f in map(json.loads, args.fixes.read_text(encoding="utf-8").splitlines()) if f}
     records = read_round(args.work, fixes)
+    if args.train_only:
+        write_records(sorted(records, key=lambda r: (r["article"], r["id"])), args.train_only)
+        return
     dev = dev_articles(records)
     records += [r for extra in args.extra for r in read_round(extra, fixes)]
     args.out.mkdir(parents=True, exist_ok=True)
     for name, keep in (("train", lambda r: r["article"] not in dev), ("dev", lambda r: r["article"] in dev)):
-        part = sorted((r for r in records if keep(r)), key=lambda r: (r["article"], r["id"]))
-        with (args.out / f"{name}.jsonl").open("w", encoding="utf-8") as handle:
-            for record in part:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        print(f"{name}: {len(part)} questions over {len({r['article'] for r in part})} articles")
+        write_records(sorted((r for r in records if keep(r)), key=lambda r: (r["article"], r["id"])),
+                      args.out / f"{name}.jsonl")
+
+
+def write_records(records: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"{path.name}: {len(records)} questions over {len({r['article'] for r in records})} articles")
 
 
 if __name__ == "__main__":

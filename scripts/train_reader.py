@@ -48,8 +48,9 @@ SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xqu
         "chronoqa": DATA / "chronoqa/chronoqa.csv", "news": ROOT / "data/news_qa/train.jsonl",
         "news2": ROOT / "data/news_qa/train2.jsonl",  # the second round of news labels (train only)
         "forms": ROOT / "data/news_forms/train.jsonl",  # yes/no and why/how news questions (train split)
-        "news4": ROOT / "data/news_train/round4.jsonl",  # the fourth round (stages 2c-2e; see docs/reader.md)
-        "news5": ROOT / "data/news_train/round5.jsonl",  # the fifth round (stage 2e)
+        "news4": ROOT / "data/news_train/round4.jsonl",  # the fourth round (stages 2c and 2f; see docs/reader.md)
+        "news5": ROOT / "data/news_train/round5.jsonl",  # the fifth round (stage 2f)
+        "news6": ROOT / "data/news_train/round6.jsonl",  # the sixth round (stage 2f)
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
 CHUNK_SIZE = 160

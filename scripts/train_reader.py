@@ -7,8 +7,8 @@ chunks of their article that share most with the question), or another chunk of 
 
     python scripts/train_reader.py --sets drcd,xquad,chronoqa:1600,news*2 --epochs 1 --no-bf16 --out runs/no-cmrc
     python scripts/train_reader.py --out runs/no-cmrc          # resumes from runs/no-cmrc/checkpoint.pt
-    python scripts/train_reader.py --sets "cmrc,news*2,news2*2,forms*2,xquad" --epochs 1 --no-bf16 \
-        --followups as-read --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/stage2b  # shipped
+    python scripts/train_reader.py --sets "cmrc,news,news2,forms*3,news4,news5,news6,xquad" --epochs 1 --no-bf16 \
+        --followups as-read --init runs/no-cmrc/checkpoint.pt --lr 5e-5 --head-lr 5e-4 --out runs/stage2f  # shipped
     python scripts/train_reader.py --evaluate runs/no-cmrc/reader.npz --sets cmrc
 
 Fixed seed, progress to stdout, a checkpoint every --checkpoint-minutes (model, optimiser,
@@ -48,9 +48,9 @@ SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xqu
         "chronoqa": DATA / "chronoqa/chronoqa.csv", "news": ROOT / "data/news_qa/train.jsonl",
         "news2": ROOT / "data/news_qa/train2.jsonl",  # the second round of news labels (train only)
         "forms": ROOT / "data/news_forms/train.jsonl",  # yes/no and why/how news questions (train split)
-        "news4": ROOT / "data/news_train/round4.jsonl",  # the fourth round (stages 2c and 2f; see docs/reader.md)
-        "news5": ROOT / "data/news_train/round5.jsonl",  # the fifth round (stage 2f)
-        "news6": ROOT / "data/news_train/round6.jsonl",  # the sixth round (stage 2f)
+        "news4": ROOT / "data/news_train/round4.jsonl",  # the fourth round (stage 2c, and the shipped stage 2f)
+        "news5": ROOT / "data/news_train/round5.jsonl",  # the fifth round (the shipped stage 2f)
+        "news6": ROOT / "data/news_train/round6.jsonl",  # the sixth round (the shipped stage 2f)
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
 CHUNK_SIZE = 160

@@ -68,7 +68,9 @@ def dated_engine(tmp_path_factory, e5):
 
 @pytest.mark.parametrize(("question", "figure", "day"), [
     ("2023年前三季度全国居民人均可支配收入实际增长多少？", "5.9%", "2023-10-18"),
-    ("2022年前三季度居民人均可支配收入是多少？", "27650元", "2022-10-24"),
+    # "全国": the 2022 report gives the nation's, the towns' and the villages' income side by side, and the
+    # reader (stage 2f) refuses the question without it (margin −4.86, threshold −4.08; docs/reader.md).
+    ("2022年前三季度全国居民人均可支配收入是多少？", "27650元", "2022-10-24"),
     ("去年前三季度居民收入实际增长多少？", "5.9%", "2023-10-18"),
     ("最新公布的前三季度居民人均可支配收入是多少？", "30941元", "2024-10-18"),
 ])
@@ -82,7 +84,9 @@ def test_the_asked_years_figure_comes_first_and_alone(dated_engine, question, fi
 
 def test_without_time_handling_the_wrong_year_comes_first(dated_engine):
     answer = replace(dated_engine, time_aware=False).ask("2023年前三季度全国居民人均可支配收入实际增长多少？", as_of=AS_OF)
-    assert "5.9%" not in answer.citations[0].quote  # what this module fixes
+    # what this module fixes: another year's report quoted first, or (the reader reading "2023年" against
+    # reports that say "今年") a refusal
+    assert answer.abstained or "5.9%" not in answer.citations[0].quote
 
 
 def test_metadata_lines_are_never_answer_sentences(dated_engine):

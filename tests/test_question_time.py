@@ -82,7 +82,7 @@ def test_the_asked_years_figure_comes_first_and_alone(dated_engine, question, fi
     assert not any(o in answer.text for o in others)
 
 
-def test_without_time_handling_the_wrong_year_comes_first(dated_engine):
+def test_without_time_handling_the_asked_years_figure_is_missed(dated_engine):
     answer = replace(dated_engine, time_aware=False).ask("2023年前三季度全国居民人均可支配收入实际增长多少？", as_of=AS_OF)
     # what this module fixes: another year's report quoted first, or (the reader reading "2023年" against
     # reports that say "今年") a refusal

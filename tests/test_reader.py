@@ -213,6 +213,25 @@ def test_a_long_sentence_is_quoted_by_its_clauses_around_the_span():
     assert clauses_around("短句，答案在这里。", 5, 7) == (0, 9)
 
 
+def test_a_span_never_starts_or_ends_inside_a_number():
+    from qa.answer.reader import whole_numbers
+    from qa.answer.span_answer import clauses_around
+
+    # the tokenizer cuts "1,800" into "1", ",", "800": a span read as "800MB/s" is the whole number
+    text = ("T-CREATE EXPERT CFexpress Plus Type B 存储卡及 T-CREATE EXPERT CFexpress Type B 存储卡皆采用 CFexpress 标准，"
+            "拥有高达 1,700MB/s的写入速度和高达 1,800MB/s 的读取速度。")
+    at = text.index("800MB/s 的读取")
+    s, e = whole_numbers(text, at, at + len("800MB/s"))
+    assert text[s:e] == "1,800MB/s"
+    money = "原告替被告偿还银行欠款60261.74元。"
+    s, e = whole_numbers(money, money.index("26"), money.index("26") + 2)
+    assert money[s:e] == "60261.74"
+    assert whole_numbers(money, money.index("元"), money.index("元") + 1) == (money.index("元"), money.index("元") + 1)
+    # and a quote is not cut between the thousands either
+    s, e = clauses_around(text, text.index("1,800"), text.index("1,800") + 9, limit=40)
+    assert "1,800MB/s" in text[s:e] and not text[s:e].startswith("800")
+
+
 @pytest.mark.parametrize("question", ["华为2024年的营业收入是多少？", "中欧班列的运费是多少？", "大会的门票多少钱？"])
 def test_the_reader_refuses_what_the_seeds_are_about_but_do_not_state(engine, question):
     assert engine.reader.get() is not None

@@ -117,6 +117,25 @@ def batch_inputs(e5: E5File, windows: list[Encoded]) -> tuple[np.ndarray, np.nda
     return embeds, mask, answerable
 
 
+def whole_numbers(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened so that it neither starts nor ends inside a number: the tokenizer cuts
+    "1,800" into "1", ",", "800" and "60261.74" into "60", "26", "1.7", "4", and a span may begin or end
+    at any of them ("800MB/s" for "1,800MB/s")."""
+    def inside(at: int) -> bool:  # text[at - 1] and text[at] belong to one number
+        if at <= 0 or at >= len(text):
+            return False
+        before, after = text[at - 1], text[at]
+        if before.isdigit() and after.isdigit():
+            return True
+        return (before in ",." and after.isdigit() and at >= 2 and text[at - 2].isdigit()) or (
+            after in ",." and before.isdigit() and at + 1 < len(text) and text[at + 1].isdigit())
+    while inside(start):
+        start -= 1
+    while inside(end):
+        end += 1
+    return start, end
+
+
 def best_span(start: np.ndarray, end: np.ndarray, window: Encoded, passage: str, index: int,
               max_tokens: int = MAX_ANSWER_TOKENS) -> Span:
     """The highest-scoring span of passage tokens (start ≤ end, at most max_tokens long)."""
@@ -129,6 +148,7 @@ def best_span(start: np.ndarray, end: np.ndarray, window: Encoded, passage: str,
     flat = int(np.argmax(scores)) if n else 0
     i, j = divmod(flat, n) if n else (0, 0)
     char_start, char_end = (window.spans[i][0], window.spans[j][1]) if n else (0, 0)
+    char_start, char_end = whole_numbers(passage, char_start, char_end)
     text = passage[char_start:char_end]
     stripped = text.lstrip()
     char_start += len(text) - len(stripped)

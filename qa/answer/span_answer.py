@@ -17,7 +17,7 @@ from qa.ingest.chunking import sentence_spans
 from qa.search.retrieval import Hit
 
 QUOTE_LIMIT = 90  # characters of a quoted sentence; a longer one is cut to the clauses around the span
-_CLAUSE_END = re.compile(r"[，,、：:；;]")
+_CLAUSE_END = re.compile(r"[，、：:；;]|,(?!\d)|(?<!\d),")  # "1,800" is one number, not two clauses
 
 
 def best_spans(reader: Reader, query: str, hits: list[Hit]) -> list[Span]:

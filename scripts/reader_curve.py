@@ -56,7 +56,7 @@ def read_questions(dataset, engine) -> list[dict]:
         query, hits = engine.search(question.question, list(question.history), k=CHUNK_DEPTH, as_of=when)
         shown = top_and_each_sides_best(hits, engine.settings.top_k)
         hits = with_lead(engine.store, engine.quotable(query, shown, when))
-        spans = best_spans(reader, query, hits)
+        spans = best_spans(reader, engine.reading(question.question, query, list(question.history)), hits)
         best = spans[0] if spans else None
         focus = focus_terms(question.question) if query != question.question else []
         ranked, answerable, weights = engine.rank(query, hits, focus)
@@ -136,7 +136,9 @@ def main() -> None:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=1))
     if args.write:
         target = args.reader.with_suffix(".json")
-        target.write_text(json.dumps({"chosen_on": str(args.dataset), **summary}, indent=1) + "\n")
+        trained = json.loads(target.read_text()) if target.exists() else {}  # how train_reader.py read follow-ups
+        kept = {"followups": trained["followups"]} if "followups" in trained else {}
+        target.write_text(json.dumps({"chosen_on": str(args.dataset), **summary, **kept}, indent=1) + "\n")
         print(f"wrote {target}")
     if args.png:
         import matplotlib

@@ -41,7 +41,7 @@ from qa.answer.reader import (  # noqa: E402
 from qa.eval.news_qa import load_news, load_records  # noqa: E402
 from qa.ingest.chunking import split_article  # noqa: E402
 from qa.ingest.corpus import Article  # noqa: E402
-from qa.search.followup import resolve_followup, with_nouns_of  # noqa: E402
+from qa.search.followup import after_earlier, needs_context, resolve_followup, with_nouns_of  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xquad": DATA / "xquad/xquad.zh.json",
@@ -130,8 +130,13 @@ def as_read(record: dict, followups: str, rng: random.Random) -> str:
     """A labeled question as the answer step reads it. A follow-up is read rewritten
     (`resolve_followup`) or, when it does not find its article alone, after the earlier question's
     nouns (`with_nouns_of`): `followups="rewritten"` always trains on the first (runs before
-    2026-12-07), `"as-read"` draws one of the two at random."""
+    2026-12-07), `"as-read"` draws one of the two at random. `"joined"` trains on the follow-up after
+    the whole earlier question (`after_earlier`), as the answer step then reads a follow-up
+    (`followup.read_after`): always when it cannot stand alone (`needs_context`), else half the time
+    (the answer step reads it alone when it finds its article alone)."""
     question, history = record["question"], record["history"]
+    if followups == "joined" and history:
+        return after_earlier(question, history) if needs_context(question) or rng.random() < 0.5 else question
     if followups == "as-read" and history and rng.random() < 0.5:
         return with_nouns_of(history[-1], question)
     return resolve_followup(question, history)
@@ -288,6 +293,9 @@ def train(args: argparse.Namespace) -> None:
             saved_at = time.time()
             print(f"checkpoint at step {step}", flush=True)
     save_weights(model.state_dict(), out / "reader.npz")
+    # how the answer step must read follow-ups with these weights (reader_curve.py --write adds the thresholds)
+    reading = "joined" if args.followups == "joined" else "as-read"
+    (out / "reader.json").write_text(json.dumps({"followups": reading}, indent=1) + "\n")
     print(f"wrote {out / 'reader.npz'}", flush=True)
 
 
@@ -368,8 +376,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples (tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")
     parser.add_argument("--init", help="a checkpoint.pt of another run to start from (a second stage)")
-    parser.add_argument("--followups", choices=("rewritten", "as-read"), default="rewritten",
-                        help="news follow-ups: rewritten by resolve_followup, or half of them after the earlier question's nouns")
+    parser.add_argument("--followups", choices=("rewritten", "as-read", "joined"), default="rewritten",
+                        help="news follow-ups: rewritten by resolve_followup, or half of them after the earlier question's "
+                             "nouns (as-read), or after the whole earlier question (joined)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True)

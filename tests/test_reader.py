@@ -170,6 +170,35 @@ def test_follow_ups_are_trained_as_the_answer_step_reads_them(monkeypatch):
     assert both == rewritten | {"盛阅春 他现在担任什么职务？"}
     alone = {"question": "盛阅春现在担任什么职务？", "history": []}
     assert as_read(alone, "as-read", random.Random(0)) == alone["question"]
+    # "joined": after the whole earlier question, always when it cannot stand alone
+    assert {as_read(record, "joined", random.Random(seed)) for seed in range(20)} == {"盛阅春在会上说了什么？ 他现在担任什么职务？"}
+    named = {"question": "盛阅春现在担任什么职务？", "history": ["大会在哪一天开幕？"]}
+    assert {as_read(named, "joined", random.Random(seed)) for seed in range(20)} == {
+        "盛阅春现在担任什么职务？", "大会在哪一天开幕？ 盛阅春现在担任什么职务？"}
+    assert as_read(alone, "joined", random.Random(0)) == alone["question"]
+
+
+def test_weights_trained_on_joined_follow_ups_read_them_after_the_earlier_question(tmp_path, seed_index_dir, e5):
+    import shutil
+
+    from qa.answer.engine import Engine
+    from qa.answer.reader import DEFAULT_WEIGHTS, Thresholds
+    from qa.config import Settings
+
+    earlier, question = "从赣州发出去的那趟班列最后开到哪里？", "路上大概要走多久？"
+    shipped = Engine.open(Settings(index_dir=seed_index_dir), embedder=e5)
+    searched, _ = shipped.search(question, [earlier])
+    assert searched != question and shipped.reading(question, searched, [earlier]) == searched
+    weights = tmp_path / "reader.npz"
+    shutil.copy(DEFAULT_WEIGHTS, weights)
+    settings = json.loads(DEFAULT_WEIGHTS.with_suffix(".json").read_text()) | {"followups": "joined"}
+    weights.with_suffix(".json").write_text(json.dumps(settings))
+    assert Thresholds.beside(weights).followups == "joined"
+    joined = Engine.open(Settings(index_dir=seed_index_dir, reader=str(weights)), embedder=e5)
+    assert joined.reading(question, searched, [earlier]) == f"{earlier} {question}"
+    standalone = "中欧班列这次装载的货物要运往哪个国家？"  # a new subject is read as asked
+    assert joined.reading(standalone, standalone, [earlier]) == standalone
+    assert joined.reading(question, question, []) == question
 
 
 @pytest.mark.parametrize("content", [None, b"not a weights file at all"])

@@ -27,7 +27,7 @@ from qa.index.embedding import Embedder, limit_threads, make_embedder
 from qa.index.stores import Location, Store, location_for
 from qa.ingest.byline import credit_question
 from qa.ingest.text import query_terms
-from qa.search.followup import focus_terms, in_conversation
+from qa.search.followup import focus_terms, in_conversation, read_after
 from qa.search.question_time import (
     AskedTime,
     asked_time,
@@ -146,14 +146,16 @@ class Engine:
         scored = [replace(c, score=float(p)) for c, p in zip(candidates, probs)]
         return sorted(scored, key=lambda c: (-c.score, c.key)), answerable, weights
 
-    def extractive(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer:
+    def extractive(self, question: str, query: str, hits: list[Hit], as_of: date | None = None,
+                   history: list[str] | None = None) -> Answer:
         """The offline answer: the sentence that holds the reader's span (led by the span when the
         reader is sure), or without the reader the sentences the scorer ranks best; or an abstention,
         when the sentence scorer finds the hits off the question's subject or the reader finds no
         span that beats "no answer". An elliptic follow-up ("那武汉呢？") is answered only when
         sentences that name what it asks about answer it. A question about a period is answered from
         passages of that period only (or of the newest report, for "最新…"). A question about bylines
-        is answered from them (`credit`)."""
+        is answered from them (`credit`). A follow-up (asked after `history`) is read as the reader's
+        weights were trained to read it (`Thresholds.followups`)."""
         credited = self.credit(question, query, hits, as_of)
         if credited is not None:
             return credited
@@ -171,7 +173,8 @@ class Engine:
         elif reader is not None:
             # Reports published in the asked year say "今年": the year was matched by their dates already.
             published_in = asked.periods and all(time_match(asked, h.chunk.date, h.chunk.text) == 2 for h in hits)
-            read = without_years(query) if published_in else query
+            read = self.reading(question, query, history or [])
+            read = without_years(read) if published_in else read
             answer = read_answer(question, best_spans(reader, read, hits), hits, self.reader.thresholds)
         else:
             answer = compose(question, choose_sentences(ranked, self.scorer.keep_ratio, weights))
@@ -180,6 +183,12 @@ class Engine:
             answer.notice = newest_of(answer)
         answer.question = question
         return answer
+
+    def reading(self, question: str, query: str, history: list[str]) -> str:
+        """What the reader reads for a question searched as `query` after `history`."""
+        if self.reader is not None and self.reader.thresholds.followups == "joined":
+            return read_after(question, query, history)
+        return query
 
     def credit(self, question: str, query: str, hits: list[Hit], as_of: date | None = None) -> Answer | None:
         """The answer to a question about bylines (qa/answer/authorship.py): who reported or which outlet ran
@@ -213,7 +222,7 @@ class Engine:
         """Yield (text so far, None) while the answer grows, then (final text, Answer)."""
         query, hits = self.search(question, history, mode, k, as_of)
         credited = self.credit(question, query, hits, as_of)
-        extractive = credited if credited is not None else self.extractive(question, query, hits, as_of)
+        extractive = credited if credited is not None else self.extractive(question, query, hits, as_of, history)
         if self.llm is None or extractive.abstained or credited is not None:  # a byline is quoted as it stands
             for end in range(STREAM_PIECE, len(extractive.text), STREAM_PIECE):
                 yield extractive.text[:end], None

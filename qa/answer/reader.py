@@ -234,20 +234,25 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "reader.npz"
 @dataclass(frozen=True)
 class Thresholds:
     """Where the reader's margin (best span over "no answer") decides: below `refuse_below` the
-    answer step refuses; from `short_above` the reply leads with the short answer."""
+    answer step refuses; from `short_above` the reply leads with the short answer. `followups`: how
+    the weights were trained to read a follow-up, "as-read" (as the search rewrites it) or "joined"
+    (after the whole earlier question, `followup.read_after`)."""
     refuse_below: float = 0.0
     short_above: float = 2.0
+    followups: str = "as-read"
 
     @classmethod
     def beside(cls, weights: Path) -> "Thresholds":
-        """The thresholds stored next to a weights file (`reader.json`), else the defaults."""
+        """The thresholds stored next to a weights file (`reader.json`: `train_reader.py` writes how it
+        read follow-ups, `reader_curve.py --write` adds the thresholds), else the defaults."""
         import json
 
         path = Path(weights).with_suffix(".json")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(float(data["refuse_below"]), float(data["short_above"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            return cls(float(data.get("refuse_below", cls.refuse_below)), float(data.get("short_above", cls.short_above)),
+                       str(data.get("followups", cls.followups)))
+        except (OSError, ValueError, TypeError, AttributeError):
             return cls()
 
 

@@ -70,14 +70,15 @@ def evaluate_mode(engine: Engine, dataset: Dataset, mode: str, ks: list[int],
         when = parse_as_of(question.as_of) if question.as_of else as_of
         query, hits = engine.search(question.question, list(question.history), mode=mode, k=CHUNK_DEPTH, as_of=when)
         ranked = list(dict.fromkeys(_gold_key(dataset, h) for h in hits))[:RANK_DEPTH]
-        answer = engine.extractive(question.question, query, top_and_each_sides_best(hits, top_k), as_of=when)
+        answer = engine.extractive(question.question, query, top_and_each_sides_best(hits, top_k), as_of=when,
+                                   history=list(question.history))
         shown = shown_answer(answer)
         answer_rank = next((i for i, h in enumerate(hits, start=1)
                             if any(a in h.chunk.text for a in question.answers)), None)
         removed = None
         if question.gold is not None:
             removed = engine.extractive(question.question, query, without_gold(dataset, hits, question.golds, top_k),
-                                        as_of=when)
+                                        as_of=when, history=list(question.history))
         row = {"id": question.id, "mode": mode, "question": question.question, "gold": question.gold,
                "answers": list(question.answers), "answerable": question.gold is not None,
                "groups": dict(question.groups),

@@ -108,18 +108,17 @@ def in_conversation(question: str, history: list[str], finds_alone: Callable[[st
     if not history or finds_alone(question):
         read = resolve_followup(question, history)
         return read, read
-    return f"{history[-1]} {question}", with_nouns_of(history[-1], question)
+    return after_earlier(question, history), with_nouns_of(history[-1], question)
 
 
 def read_after(question: str, query: str, history: list[str]) -> str:
-    """What a reader trained on follow-ups read after their earlier question (`--followups joined`)
-    reads: a follow-up (a question the search read otherwise than as asked, `in_conversation`) after
-    the whole earlier question ("十铨新出的CFexpress存储卡写入速度多快？ 读取呢？"), which keeps what the
-    follow-up leaves out and what it swaps; any other question as searched."""
+    """What a reader trained with `--followups joined` reads: a follow-up (a question the search read
+    otherwise than as asked, `in_conversation`) after the whole earlier question ("十铨新出的CFexpress
+    存储卡写入速度多快？ 读取呢？"), which keeps what the follow-up leaves out and what it swaps; any
+    other question as searched (`query`)."""
     return after_earlier(question, history) if history and query != question else query
 
 
 def after_earlier(question: str, history: list[str]) -> str:
-    """The question after the whole earlier question, as a reader trained on it reads a follow-up."""
+    """The question after the whole earlier question."""
     return f"{history[-1]} {question}"
-

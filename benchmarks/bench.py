@@ -36,7 +36,7 @@ from benchmarks.ocr_accuracy import SEED_FILE  # noqa: E402
 from benchmarks.ocr_accuracy import measure as ocr_measure
 from benchmarks.ocr_accuracy import table as ocr_table
 from qa.answer.engine import Engine  # noqa: E402
-from qa.answer.reader import build_model, load_weights  # noqa: E402
+from qa.answer.reader import Reader, build_model, load_weights  # noqa: E402
 from qa.answer.reader_network import TorchSpanNetwork  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.eval.datasets import load_squad  # noqa: E402
@@ -141,6 +141,9 @@ def bench_queries(index_dir: Path, questions: list[str], repeat: int) -> dict:
         measured["retrieve_read_torch"] = timings(lambda q: with_reader.ask(q))
         reader.network = TorchSpanNetwork(in_torch, bf16=True)  # fast with AMX or AVX-512 BF16, slow elsewhere
         measured["retrieve_read_bf16"] = timings(lambda q: with_reader.ask(q), questions[:BF16_QUESTIONS])
+        del in_torch
+        reader.network = Reader.load(with_reader.reader.weights, reader.e5, arithmetic="int8").network  # QA_READER_ARITHMETIC=int8
+        measured["retrieve_read_int8"] = timings(lambda q: with_reader.ask(q))
         reader.network = served
     out = {"questions": len(questions), "bf16_questions": BF16_QUESTIONS, "cpu_bf16": cpu_has_bf16()}
     for name, values in measured.items():
@@ -324,7 +327,11 @@ def table(results: dict) -> str:
            ("retrieval + reader in torch, bf16 autocast p50 / p95",
             f"{q['retrieve_read_bf16_p50_ms']:.1f} / {q['retrieve_read_bf16_p95_ms']:.1f} ms "
             f"({q['bf16_questions']} questions)", "fp32 " + f"{q['retrieve_read_p50_ms']:.1f} ms",
-            ("CPU has bf16" if q["cpu_bf16"] else "no AMX/AVX-512 BF16 here") + " (goal ≤ 70 ms with bf16)"))
+            ("CPU has bf16" if q["cpu_bf16"] else "no AMX/AVX-512 BF16 here") + " (goal ≤ 70 ms with bf16)"),
+           ("retrieval + reader in int8 arithmetic (QA_READER_ARITHMETIC=int8) p50 / p95",
+            f"{q['retrieve_read_int8_p50_ms']:.1f} / {q['retrieve_read_int8_p95_ms']:.1f} ms",
+            "fp32 " + f"{q['retrieve_read_p50_ms']:.1f} ms",
+            f"{q['retrieve_read_p50_ms'] / q['retrieve_read_int8_p50_ms']:.2f}× faster"))
           if "retrieve_read_p50_ms" in q else ()),
         ("qa chat cold start → HTTP 200", f"{c['cold_start_to_200_s']:.1f} s",
          f"reader loaded in the background after {c['reader_ready_s']:.1f} s", "goal ≤ 5 s"),

@@ -27,6 +27,7 @@ def canonical_model(name: str | None) -> str | None:
 DEFAULT_CHUNK_SIZE = 160  # characters; chosen on CMRC 2018 dev, see docs/evaluation.md
 DEFAULT_CHUNK_OVERLAP = 1  # sentences shared by neighbouring chunks
 MODES = ("hybrid", "bm25", "dense")
+READER_ARITHMETICS = ("float32", "int8")  # how the reader multiplies its matrices (qa/answer/reader_graph.py)
 APP_FOLDER = "xinwen-qa"  # this program's folder in the user's cache
 # QA_THREADS when unset. A command run once (build, ask, eval) lets each numeric library take the cores;
 # a server (qa chat, qa serve) answers requests concurrently, so each library gets one thread per
@@ -51,6 +52,13 @@ def _env(name: str, default: T, parse: Callable[[str], T]) -> T:
 
 def _paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p) for p in value.split(os.pathsep) if p)
+
+
+def _arithmetic(value: str) -> str:
+    if value not in READER_ARITHMETICS:
+        raise QAError(f"QA_READER_ARITHMETIC={value!r} is not one of {', '.join(READER_ARITHMETICS)}: give one, "
+                      "or unset it (default: float32)")
+    return value
 
 
 def _eval_cache(root: str) -> Path:
@@ -124,6 +132,7 @@ class Settings:
     collection: str = "default"  # QA_COLLECTION
     milvus_token: str = field(default="", repr=False)  # QA_MILVUS_TOKEN: a Milvus server's "user:password" or key
     reader: str = ""  # QA_READER: the reader's weights; "" the shipped file (qa/models/reader.npz), "off" none, else a path
+    reader_arithmetic: str = "float32"  # QA_READER_ARITHMETIC: "float32", or "int8" (1.5× faster, ~1 point less: docs/reader.md)
     year: int | None = None  # the year of dates written without one ("11月19日"); None: the index's own (--year)
     llm: LLMConfig | None = None  # QA_LLM_*: an LLM writes the answers; None: the extractive answer
     concurrency: int = 16  # QA_CONCURRENCY: questions the page answers at once
@@ -149,6 +158,7 @@ class Settings:
             collection=_env("COLLECTION", defaults.collection, str),
             milvus_token=_env("MILVUS_TOKEN", defaults.milvus_token, str),
             reader=_env("READER", defaults.reader, str),
+            reader_arithmetic=_env("READER_ARITHMETIC", defaults.reader_arithmetic, _arithmetic),
             llm=_llm(),
             concurrency=_env("CONCURRENCY", defaults.concurrency, int),
             max_upload_mb=_env("MAX_UPLOAD_MB", defaults.max_upload_mb, float),

@@ -111,6 +111,15 @@ def test_a_value_that_is_no_number_is_said_with_its_name(monkeypatch):
         Settings.load()
 
 
+def test_the_reader_arithmetic_is_float32_or_int8(monkeypatch):
+    assert Settings.load().reader_arithmetic == "float32"
+    monkeypatch.setenv("QA_READER_ARITHMETIC", "int8")
+    assert Settings.load().reader_arithmetic == "int8"
+    monkeypatch.setenv("QA_READER_ARITHMETIC", "fp16")
+    with pytest.raises(QAError, match=r"QA_READER_ARITHMETIC='fp16' is not one of float32, int8"):
+        Settings.load()
+
+
 def test_what_is_read_deep_inside_is_read_by_config(monkeypatch, tmp_path):
     assert ocr_cache_dir() == home_cache() / "ocr"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

@@ -124,6 +124,44 @@ def test_onnx_runtime_computes_what_the_torch_network_computes_with_the_same_wei
     assert np.abs(onnx_end - torch_end)[kept].max() < 1e-3
 
 
+def _seed_questions_with_paragraphs(count: int) -> list[tuple[str, list[str]]]:
+    """The first seed questions, each with its article's paragraphs (what the reader reads)."""
+    articles = {}
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        paragraphs = [p.strip() for p in text.split("\n\n") if len(p.strip()) > 30]
+        title = next(line for line in text.splitlines() if line.startswith("# "))
+        articles[title.removeprefix("# ").strip()] = [p[:160] for p in paragraphs]
+    rows = [json.loads(line) for line in (DATA / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [(row["question"], articles[row["title"]][:6]) for row in rows if row["title"] in articles][:count]
+
+
+def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_float32_reads():
+    """QA_READER_ARITHMETIC=int8: the attention's matrices and the feed-forward's first multiply the
+    shipped int8 rows; the feed-forward's second and the span head stay float32. On the seed
+    questions it picks the span float32 picks, with margins close to float32's."""
+    from collections import Counter
+
+    import onnx
+
+    from qa.answer.reader import DEFAULT_WEIGHTS, Reader, load_int8_rows, load_weights
+    from qa.answer.reader_graph import INT8_SAFE, span_graph
+
+    e5 = E5File()
+    int8 = load_int8_rows(DEFAULT_WEIGHTS, INT8_SAFE)
+    assert len(int8) == 12 * 5 and all(m.rows.dtype == np.int8 and m.scale.ndim == 1 for m in int8.values())
+    model, _ = span_graph(load_weights(DEFAULT_WEIGHTS), e5.config, int8)
+    ops = Counter(node.op_type for node in onnx.load_from_string(model).graph.node)
+    assert (ops["DynamicQuantizeMatMul"], ops["Gemm"]) == (12 * 5, 12 + 1)
+    float32, in_int8 = (Reader.load(DEFAULT_WEIGHTS, e5, threads=1, arithmetic=a) for a in ("float32", "int8"))
+    asked = _seed_questions_with_paragraphs(12)
+    assert len(asked) == 12
+    for question, paragraphs in asked:
+        best = [max(reader.read(question, paragraphs), key=lambda span: span.margin) for reader in (float32, in_int8)]
+        assert (best[1].passage, best[1].text) == (best[0].passage, best[0].text), question
+        assert abs(best[1].margin - best[0].margin) < 1.5, question
+
+
 def test_answers_are_read_without_importing_torch(seed_index_dir):
     """Serving leaves torch (about 200 MB) out: the reader runs on ONNX Runtime."""
     script = ("import sys; from qa.config import Settings; from qa.answer.engine import Engine; "

@@ -173,15 +173,17 @@ class Reader:
         self._passes = threading.BoundedSemaphore(max(1, passes))
 
     @classmethod
-    def load(cls, path: Path, e5: E5File | None = None, threads: int = 0) -> "Reader":
+    def load(cls, path: Path, e5: E5File | None = None, threads: int = 0, arithmetic: str = "float32") -> "Reader":
         """The bundled e5's tokenizer and word embeddings with the fine-tuned parameters in `path`
-        (see `save_weights`), on ONNX Runtime with `threads` threads a pass (0: all cores)."""
+        (see `save_weights`), on ONNX Runtime with `threads` threads a pass (0: all cores), in
+        "float32" or "int8" arithmetic (`reader_graph.INT8_SAFE`)."""
         import os
 
-        from qa.answer.reader_graph import OnnxSpanNetwork
+        from qa.answer.reader_graph import INT8_SAFE, OnnxSpanNetwork
 
         e5 = e5 or E5File()
-        network = OnnxSpanNetwork(load_weights(path), e5.config, threads)
+        int8 = load_int8_rows(path, INT8_SAFE) if arithmetic == "int8" else None
+        network = OnnxSpanNetwork(load_weights(path), e5.config, threads, int8)
         return cls(network, e5, passes=(os.cpu_count() or 1) // threads if threads > 0 else 1)
 
     def read(self, question: str, passages: list[str]) -> list[Span]:
@@ -228,6 +230,17 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     return weights
 
 
+def load_int8_rows(path: Path, names) -> dict:
+    """The matrices whose parameter names match `names` (a compiled pattern) as stored: int8 rows
+    and float32 scales (`reader_graph.Int8Rows`), for int8 arithmetic."""
+    from qa.answer.reader_graph import Int8Rows
+
+    with np.load(path, allow_pickle=False) as packed:
+        return {key.removesuffix("/int8"): Int8Rows(packed[key], packed[key.replace("/int8", "/scale")]
+                                                    .astype(np.float32).reshape(-1))
+                for key in packed.files if key.endswith("/int8") and names.match(key.removesuffix(".weight/int8"))}
+
+
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "reader.npz"
 
 
@@ -261,24 +274,25 @@ def reader_for(settings) -> "BackgroundReader | None":
     `wait`); None when turned off ("off")."""
     if settings.reader == "off":
         return None
-    return shared_reader(Path(settings.reader) if settings.reader else DEFAULT_WEIGHTS, settings.threads)
+    return shared_reader(Path(settings.reader) if settings.reader else DEFAULT_WEIGHTS, settings.threads,
+                         settings.reader_arithmetic)
 
 
 @lru_cache(maxsize=4)
-def shared_reader(weights: Path, threads: int) -> "BackgroundReader":
+def shared_reader(weights: Path, threads: int, arithmetic: str = "float32") -> "BackgroundReader":
     """One reader per weights file in a process: the engines of every collection and every reload
     share it (it is read-only, and safe to call from several threads)."""
-    return BackgroundReader(weights, threads)
+    return BackgroundReader(weights, threads, arithmetic)
 
 
 class BackgroundReader:
     """The reader, loaded on a thread when first asked for: answers come without it until it is
     ready. A missing or unreadable weights file is one warning, and answers keep coming without it."""
 
-    def __init__(self, weights: Path = DEFAULT_WEIGHTS, threads: int = 0):
+    def __init__(self, weights: Path = DEFAULT_WEIGHTS, threads: int = 0, arithmetic: str = "float32"):
         import threading
 
-        self.weights, self.threads = Path(weights), threads
+        self.weights, self.threads, self.arithmetic = Path(weights), threads, arithmetic
         self.thresholds = Thresholds.beside(self.weights)
         self._reader: Reader | None = None
         self._failed = False
@@ -301,7 +315,7 @@ class BackgroundReader:
         try:
             if not self.weights.is_file():
                 raise FileNotFoundError(f"no file at {self.weights}")
-            self._reader = Reader.load(self.weights, threads=self.threads)
+            self._reader = Reader.load(self.weights, threads=self.threads, arithmetic=self.arithmetic)
         except Exception as error:  # any unreadable file: the answer step goes on without the reader
             self._failed = True
             logging.getLogger("qa").warning("the reader's weights could not be loaded (%s: %s); answering "

@@ -162,6 +162,17 @@ def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_floa
         assert abs(best[1].margin - best[0].margin) < 1.5, question
 
 
+def test_the_settings_int8_arithmetic_reaches_the_served_reader(seed_index_dir):
+    """QA_READER_ARITHMETIC=int8 → the engine's reader multiplies in int8, and answers as float32 does."""
+    from qa.answer.engine import Engine
+    from qa.config import Settings
+
+    engine = Engine.open(Settings(index_dir=seed_index_dir, reader_arithmetic="int8"))
+    assert engine.reader.arithmetic == "int8"
+    engine.reader.wait()
+    assert engine.ask("2024中国5G+工业互联网大会在哪里开幕？").short == "武汉"
+
+
 def test_answers_are_read_without_importing_torch(seed_index_dir):
     """Serving leaves torch (about 200 MB) out: the reader runs on ONNX Runtime."""
     script = ("import sys; from qa.config import Settings; from qa.answer.engine import Engine; "

@@ -9,6 +9,7 @@ and is imported only there. Nothing loads at import.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -230,7 +231,7 @@ def load_weights(path: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def load_int8_rows(path: Path, names) -> dict:
+def load_int8_rows(path: Path, names: re.Pattern[str]) -> dict:
     """The matrices whose parameter names match `names` (a compiled pattern) as stored: int8 rows
     and float32 scales (`reader_graph.Int8Rows`), for int8 arithmetic."""
     from qa.answer.reader_graph import Int8Rows

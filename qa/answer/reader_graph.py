@@ -86,11 +86,14 @@ class _GraphWriter:
 
 def span_graph(weights: dict[str, np.ndarray], config,
                int8: dict[str, Int8Rows] | None = None) -> tuple[bytes, dict[str, np.ndarray]]:
-    """The serialized ONNX model (with `int8`'s matrices in int8 arithmetic): inputs `x` [batch · length, hidden] (word + position + type
-    embeddings, token by token), `bias` [batch, 1, 1, length] (0 for tokens, a large negative
-    number for padding) and `heads` ([batch, length, heads, head size]); output `logits`
-    [batch · length, 2] (start, end). `weights` are named as
-    `SpanModel.state_dict()` names them. With the model, the arrays it names as external data."""
+    """The serialized ONNX model, with `int8`'s matrices in int8 arithmetic. Inputs: `x` [tokens, hidden],
+    the batch's tokens without its padding (word + position + type embeddings); `to_padded`
+    [batch · length], the row of `x` each padded slot takes (any row for padding); `to_tokens`
+    [tokens], the slot of each token; `bias` [batch, 1, 1, length] (0 for tokens, a large negative
+    number for padding); `heads` ([batch, length, heads, head size]). Output `logits` [tokens, 2]
+    (start, end). Only attention sees the padded batch: the matrix products run on the tokens alone
+    (padding is 15% of a question's batch). `weights` are named as `SpanModel.state_dict()` names
+    them. With the model, the arrays it names as external data."""
     from onnx import TensorProto, helper
 
     hidden, heads = config.hidden, config.heads
@@ -101,7 +104,8 @@ def span_graph(weights: dict[str, np.ndarray], config,
     root_half = graph.constant("root_half", np.array(1 / np.sqrt(2), dtype=np.float32))
 
     def heads_of(x: str, name: str, perm: list[int]) -> str:
-        return graph.node("Transpose", [graph.node("Reshape", [graph.linear(x, name), "heads"])], perm=perm)
+        padded = graph.node("Gather", [graph.linear(x, name), "to_padded"], axis=0)
+        return graph.node("Transpose", [graph.node("Reshape", [padded, "heads"])], perm=perm)
 
     x = graph.layer_norm("x", "encoder.embeddings.LayerNorm", config.eps)
     for number in range(config.layers):
@@ -112,6 +116,7 @@ def span_graph(weights: dict[str, np.ndarray], config,
         scores = graph.node("Add", [graph.node("Mul", [graph.node("MatMul", [query, key]), scale]), "bias"])
         mixed = graph.node("MatMul", [graph.node("Softmax", [scores], axis=-1), value])
         mixed = graph.node("Reshape", [graph.node("Transpose", [mixed], perm=[0, 2, 1, 3]), join_heads])
+        mixed = graph.node("Gather", [mixed, "to_tokens"], axis=0)
         attended = graph.node("Add", [graph.linear(mixed, f"{layer}.attention.output.dense"), x])
         x = graph.layer_norm(attended, f"{layer}.attention.output.LayerNorm", config.eps)
         inner = graph.linear(x, f"{layer}.intermediate.dense")
@@ -121,6 +126,8 @@ def span_graph(weights: dict[str, np.ndarray], config,
                              f"{layer}.output.LayerNorm", config.eps)
     graph.nodes.append(helper.make_node("Identity", [graph.linear(x, "span")], ["logits"]))
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["tokens", hidden]),
+              helper.make_tensor_value_info("to_padded", TensorProto.INT64, ["slots"]),
+              helper.make_tensor_value_info("to_tokens", TensorProto.INT64, ["tokens"]),
               helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["batch", 1, 1, "length"]),
               helper.make_tensor_value_info("heads", TensorProto.INT64, [4])]
     output = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["tokens", 2])]
@@ -155,8 +162,15 @@ class OnnxSpanNetwork:
 
     def __call__(self, words: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch, length, hidden = words.shape
-        x = (words + self.added[:length]).astype(np.float32, copy=False).reshape(batch * length, hidden)
+        kept = mask.reshape(-1) > 0
+        to_tokens = np.flatnonzero(kept)
+        to_padded = np.zeros(batch * length, dtype=np.int64)
+        to_padded[to_tokens] = np.arange(len(to_tokens))
+        x = (words + self.added[:length]).astype(np.float32, copy=False).reshape(batch * length, hidden)[kept]
         bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
         heads = np.array([batch, length, *self.heads], dtype=np.int64)
-        logits = self.session.run(["logits"], {"x": x, "bias": bias, "heads": heads})[0].reshape(batch, length, 2)
+        feeds = {"x": x, "to_padded": to_padded, "to_tokens": to_tokens, "bias": bias, "heads": heads}
+        logits = np.full((batch * length, 2), -1e4, dtype=np.float32)  # padding: never a span
+        logits[to_tokens] = self.session.run(["logits"], feeds)[0]
+        logits = logits.reshape(batch, length, 2)
         return logits[..., 0], logits[..., 1]

@@ -163,7 +163,7 @@ class OnnxSpanNetwork:
     def __call__(self, words: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch, length, hidden = words.shape
         kept = mask.reshape(-1) > 0
-        to_tokens = np.flatnonzero(kept)
+        to_tokens = np.flatnonzero(kept).astype(np.int64)
         to_padded = np.zeros(batch * length, dtype=np.int64)
         to_padded[to_tokens] = np.arange(len(to_tokens))
         x = (words + self.added[:length]).astype(np.float32, copy=False).reshape(batch * length, hidden)[kept]

@@ -124,23 +124,18 @@ def test_onnx_runtime_computes_what_the_torch_network_computes_with_the_same_wei
     assert np.abs(onnx_end - torch_end)[kept].max() < 1e-3
 
 
-def _seed_questions_with_paragraphs(count: int) -> list[tuple[str, list[str]]]:
-    """The first seed questions, each with its article's paragraphs (what the reader reads)."""
-    articles = {}
-    for path in sorted(SEEDS.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        paragraphs = [p.strip() for p in text.split("\n\n") if len(p.strip()) > 30]
-        title = next(line for line in text.splitlines() if line.startswith("# "))
-        articles[title.removeprefix("# ").strip()] = [p[:160] for p in paragraphs]
+def _seed_questions_with_paragraphs(articles, count: int) -> list[tuple[str, list[str]]]:
+    """The first seed questions, each with its article's first paragraphs as read by `qa build`."""
+    paragraphs = {a.title: [p[:160] for p in a.text.split("\n") if len(p) > 30][:6] for a in articles}
     rows = [json.loads(line) for line in (DATA / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()]
-    return [(row["question"], articles[row["title"]][:6]) for row in rows if row["title"] in articles][:count]
+    return [(row["question"], paragraphs[row["title"]]) for row in rows if row["title"] in paragraphs][:count]
 
 
-def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_float32_reads():
+def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_float32_reads(seed_articles):
     """QA_READER_ARITHMETIC=int8: the attention's matrices and the feed-forward's first multiply the
     shipped int8 rows; the feed-forward's second and the span head stay float32. On the seed
-    questions it picks the span float32 picks (11 of 12 at least: ONNX Runtime's int8 kernels differ
-    between CPUs), with margins close to float32's."""
+    questions it mostly picks the span float32 picks (11 of 12 here; at least 10: ONNX Runtime's int8
+    kernels differ between CPUs), with margins close to float32's where it does."""
     from collections import Counter
 
     import onnx
@@ -155,7 +150,7 @@ def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_floa
     ops = Counter(node.op_type for node in onnx.load_from_string(model).graph.node)
     assert (ops["DynamicQuantizeMatMul"], ops["Gemm"]) == (12 * 5, 12 + 1)
     float32, in_int8 = (Reader.load(DEFAULT_WEIGHTS, e5, threads=1, arithmetic=a) for a in ("float32", "int8"))
-    asked = _seed_questions_with_paragraphs(12)
+    asked = _seed_questions_with_paragraphs(seed_articles, 12)
     assert len(asked) == 12
     same = []
     for question, paragraphs in asked:
@@ -163,18 +158,28 @@ def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_floa
         if (best[1].passage, best[1].text) == (best[0].passage, best[0].text):
             same.append(question)
             assert abs(best[1].margin - best[0].margin) < 1.5, question
-    assert len(same) >= 11, sorted(set(q for q, _ in asked) - set(same))
+    assert len(same) >= 10, sorted(set(q for q, _ in asked) - set(same))
 
 
-def test_the_settings_int8_arithmetic_reaches_the_served_reader(seed_index_dir):
-    """QA_READER_ARITHMETIC=int8 → the engine's reader multiplies in int8, and answers as float32 does."""
+def test_the_settings_int8_arithmetic_reaches_the_served_reader_and_answers_the_seeds_as_float32(seed_index_dir, engine):
+    """QA_READER_ARITHMETIC=int8 → the engine's reader multiplies in int8; over the seed questions it
+    answers as many right as float32 (one fewer at most) and refuses every unanswerable one."""
+    from qa.answer.compose import strip_markers
     from qa.answer.engine import Engine
     from qa.config import Settings
 
-    engine = Engine.open(Settings(index_dir=seed_index_dir, reader_arithmetic="int8"))
-    assert engine.reader.arithmetic == "int8"
-    engine.reader.wait()
-    assert engine.ask("2024中国5G+工业互联网大会在哪里开幕？").short == "武汉"
+    in_int8 = Engine.open(Settings(index_dir=seed_index_dir, reader_arithmetic="int8"))
+    assert in_int8.reader.arithmetic == "int8" and engine.reader.arithmetic == "float32"
+    in_int8.reader.wait()
+    assert in_int8.ask("2024中国5G+工业互联网大会在哪里开幕？").short == "武汉"
+    rows = [json.loads(line) for line in (DATA / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    answerable = [r for r in rows if r["title"]]
+
+    def right(answering) -> int:
+        return sum(any(a in strip_markers(answering.ask(r["question"]).text) for a in r["answers"]) for r in answerable)
+
+    assert right(in_int8) >= right(engine) - 1
+    assert all(in_int8.ask(r["question"]).abstained for r in rows if not r["title"])
 
 
 def test_answers_are_read_without_importing_torch(seed_index_dir):

@@ -52,7 +52,10 @@ class E5Tokenizer:
         self.pieces, self.scores, self.normalise = pieces, scores.astype(np.float64), normalise
         self.bos, self.eos, self.unk = bos, eos, unk
         self.unk_score = float(scores.min()) - 10.0
-        self.max_piece_chars = max(len(piece) for piece in pieces)
+        self.longest_from: dict[str, int] = {}  # the longest piece starting with each character
+        for piece in pieces:
+            if len(piece) > self.longest_from.get(piece[0], 0):
+                self.longest_from[piece[0]] = len(piece)
 
     def _normalised(self, text: str) -> tuple[str, list[int]]:
         """The normalised text with a metaspace for every space, and for each of its characters
@@ -76,12 +79,12 @@ class E5Tokenizer:
         n = len(norm)
         best = [0.0] + [-1e30] * n
         back: list[tuple[int, int]] = [(0, -1)] * (n + 1)  # (from, piece id; -1 unknown)
-        pieces, scores, longest = self.pieces, self.scores, self.max_piece_chars
+        pieces, scores, longest = self.pieces, self.scores, self.longest_from
         for i in range(n):
             if best[i] <= -1e29:
                 continue
             base = best[i]
-            for e in range(i + 1, min(n, i + longest) + 1):
+            for e in range(i + 1, min(n, i + longest.get(norm[i], 0)) + 1):
                 piece = pieces.get(norm[i:e])
                 if piece is not None and piece != self.unk:
                     score = base + scores[piece]

@@ -58,9 +58,15 @@ class WindowEncoder:
         self.tokenizer = e5.tokenizer()
 
     def encode(self, question: str, passage: str, max_length: int = MAX_LENGTH) -> Encoded:
+        return self.encode_all(question, [passage], max_length)[0]
+
+    def encode_all(self, question: str, passages: list[str], max_length: int = MAX_LENGTH) -> list[Encoded]:
+        """A window for each passage, the question tokenised once."""
+        q_ids = self.tokenizer.encode(QUESTION_PREFIX + question)[0][:MAX_QUESTION_TOKENS]
+        return [self._window(q_ids, passage, max_length) for passage in passages]
+
+    def _window(self, q_ids: list[int], passage: str, max_length: int) -> Encoded:
         tok = self.tokenizer
-        q_ids, _ = tok.encode(QUESTION_PREFIX + question)
-        q_ids = q_ids[:MAX_QUESTION_TOKENS]
         p_ids, p_spans = tok.encode(PASSAGE_PREFIX + passage)
         shift = len(PASSAGE_PREFIX)
         # the prefix's own tokens end before the passage starts: they are not answer tokens
@@ -191,7 +197,7 @@ class Reader:
         """The best span of every passage, in one batched forward pass."""
         if not passages:
             return []
-        windows = [self.windows.encode(question, p) for p in passages]
+        windows = self.windows.encode_all(question, passages)
         embeds, mask, allowed = batch_inputs(self.e5, windows)
         with self._passes:
             start, end = self.network(embeds, mask)

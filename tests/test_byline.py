@@ -44,6 +44,7 @@ def test_someone_who_may_be_announcing_news_is_not_surely_a_byline(question):
     ("哪家媒体报道了中欧班列？", "outlet"),
     ("这条新闻的来源是哪里？", "outlet"),
     ("那篇是谁发的？", "outlet"),
+    ("这篇文章是哪家媒体发的？", "outlet"),
 ])
 def test_a_question_about_the_story_it_names_asks_for_its_reporter_or_outlet(question, asks):
     asked = credit_question(question)
@@ -58,6 +59,9 @@ def test_a_question_about_the_story_it_names_asks_for_its_reporter_or_outlet(que
     "工业和信息化部发布了什么名单？",
     "大会设置了哪些实物交互体验展示区？",
     "湖北省长是谁？",
+    # an article someone in the news wrote, which the story reports: not the story's own outlet
+    "桑德斯批美国医疗体系的文章发在哪个网站？",
+    "章家敦那篇说中国把美国赶出中东的文章，登在哪家媒体上？",
 ])
 def test_other_questions_are_not_about_bylines(question):
     assert credit_question(question) is None

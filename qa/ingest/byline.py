@@ -25,6 +25,9 @@ _A_NEWS_PIECE = re.compile(r"记者|稿|报道|消息|新闻|文章|这篇|那�
 _MEDIA = re.compile(r"(?:哪|什么)(?:一?家|个|份)?(?:媒体|报纸|报社|报刊|网站|通讯社|电视台|新闻单位)")
 _SOURCE_OF_PIECE = re.compile(r"(?:报道|稿子?|稿件|消息|新闻|文章|[这那该本此][篇条则])的?(?:来源|出处)")
 _WHO_RAN = re.compile(r"(?:谁|哪里?)(?:发|发布|刊发|刊登|登)的|出自哪|来自哪")
+# "桑德斯批美国医疗体系的文章发在哪个网站？", "章家敦那篇说…的文章，登在哪家媒体上？": an article someone
+# in the news wrote, which the story reports (not "这篇文章", the story itself)
+_SOMEONES_ARTICLE = re.compile(r"(?<![这那该本此]篇)的文章")
 _THE_PIECE = re.compile(r"[这那该本此](?:篇|条|则|份)|本文|稿")
 # What one reporter or outlet published: "王瑞芳写了哪篇报道？", "罗志雄报道了什么？", "中国网发的新闻有哪些？".
 _NAME = r"(?:记者)?(?P<name>[^\W\d_的在里是了把被从向给说]{2,16}?)(?:记者)?(?:都|一共|总共|还|曾经?|所)?"
@@ -60,6 +63,8 @@ def asks_who_reported(question: str) -> bool:
 
 def asks_which_outlet(question: str) -> bool:
     """Whether the question asks which outlet published the story it points at."""
+    if _SOMEONES_ARTICLE.search(question):
+        return False
     if _MEDIA.search(question):
         return bool(_A_NEWS_PIECE.search(question) or _THE_PIECE.search(question))
     return bool(_SOURCE_OF_PIECE.search(question) or (_WHO_RAN.search(question) and _THE_PIECE.search(question)))

@@ -161,6 +161,31 @@ def test_int8_arithmetic_runs_the_safe_matrices_in_int8_and_reads_the_spans_floa
     assert len(same) >= 10, sorted(set(q for q, _ in asked) - set(same))
 
 
+@pytest.mark.parametrize("cpuinfo, machine, saturate", [
+    ("flags\t: fpu sse4_2 avx avx2 fma", "x86_64", True),  # AVX2 alone: 16-bit pair sums
+    ("flags\t: fpu avx2 avx512f avx512_vnni", "x86_64", False),
+    ("flags\t: fpu avx2 avx_vnni", "AMD64", False),
+    ("Features\t: fp asimd asimddp", "aarch64", False),
+])
+def test_int8_products_take_the_exact_kernel_only_where_the_default_can_saturate(cpuinfo, machine, saturate):
+    from qa.answer.reader_graph import int8_products_may_saturate
+
+    assert int8_products_may_saturate(cpuinfo, machine) is saturate
+
+
+def test_the_int8_session_asks_for_the_exact_kernel_exactly_where_this_cpu_needs_it():
+    from qa.answer.reader import DEFAULT_WEIGHTS, Reader
+    from qa.answer.reader_graph import int8_products_may_saturate
+
+    for arithmetic in ("float32", "int8"):
+        options = Reader.load(DEFAULT_WEIGHTS, threads=1, arithmetic=arithmetic).network.session.get_session_options()
+        try:
+            exact = options.get_session_config_entry("session.x64quantprecision") == "1"
+        except RuntimeError:  # not set
+            exact = False
+        assert exact is (arithmetic == "int8" and int8_products_may_saturate()), arithmetic
+
+
 def test_the_settings_int8_arithmetic_reaches_the_served_reader_and_answers_the_seeds_as_float32(seed_index_dir, engine):
     """QA_READER_ARITHMETIC=int8 → the engine's reader multiplies in int8; over the seed questions it
     answers as many right as float32 (one fewer at most) and refuses every unanswerable one."""

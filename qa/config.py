@@ -132,7 +132,7 @@ class Settings:
     collection: str = "default"  # QA_COLLECTION
     milvus_token: str = field(default="", repr=False)  # QA_MILVUS_TOKEN: a Milvus server's "user:password" or key
     reader: str = ""  # QA_READER: the reader's weights; "" the shipped file (qa/models/reader.npz), "off" none, else a path
-    reader_arithmetic: str = "float32"  # QA_READER_ARITHMETIC: "float32", or "int8" (1.45× faster, answers within a point: docs/reader.md)
+    reader_arithmetic: str = "float32"  # QA_READER_ARITHMETIC: "float32", or "int8" (1.6× faster with VNNI, answers within a point: docs/reader.md)
     year: int | None = None  # the year of dates written without one ("11月19日"); None: the index's own (--year)
     llm: LLMConfig | None = None  # QA_LLM_*: an LLM writes the answers; None: the extractive answer
     concurrency: int = 16  # QA_CONCURRENCY: questions the page answers at once

@@ -8,7 +8,7 @@ embeddings are looked up by the caller and come in with the positions already ad
 
 In float32 (the default) every matrix is multiplied in float32. In "int8" arithmetic the linears
 that measured safe (`INT8_SAFE`) multiply the shipped int8 rows by the activations quantised to 8 bits
-at run time, per tensor (ONNX Runtime's `DynamicQuantizeMatMul`): 1.45× faster on the Intel machine,
+at run time, per tensor (ONNX Runtime's `DynamicQuantizeMatMul`): 1.6× faster on the Intel machine,
 answers within a point of float32's on the news sets (docs/reader.md, "Speed and memory").
 """
 from __future__ import annotations

@@ -37,6 +37,7 @@ from benchmarks.ocr_accuracy import measure as ocr_measure
 from benchmarks.ocr_accuracy import table as ocr_table
 from qa.answer.engine import Engine  # noqa: E402
 from qa.answer.reader import Reader, build_model, load_weights  # noqa: E402
+from qa.answer.reader_graph import cpu_flags  # noqa: E402
 from qa.answer.reader_network import TorchSpanNetwork  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.eval.datasets import load_squad  # noqa: E402
@@ -158,11 +159,7 @@ def bench_queries(index_dir: Path, questions: list[str], repeat: int) -> dict:
 
 def cpu_has_bf16() -> bool:
     """Whether the CPU computes bfloat16 natively (AMX or AVX-512 BF16), where autocast pays."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & (cpu_flags() or set()))
 
 
 def _free_port() -> int:

@@ -140,22 +140,26 @@ def span_graph(weights: dict[str, np.ndarray], config,
     return model.SerializeToString(), graph.external
 
 
-def int8_products_may_saturate(cpuinfo: str | None = None, machine: str | None = None) -> bool:
-    """Whether ONNX Runtime's default int8 products can saturate on this CPU (`cpuinfo`, `machine`:
-    /proc/cpuinfo's text and the platform's name, read when not given). On x86 without VNNI (AVX2
-    alone) they add pairs of products in 16 bits (`VPMADDUBSW`); with VNNI or AMX they do not, and
-    the exact kernel would only cost time (1.5× on the Intel CPU). Off x86 they do not; on x86 where
-    the flags cannot be read, they are taken to."""
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags (/proc/cpuinfo), or None where they cannot be read."""
+    try:
+        return set(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split())
+    except OSError:
+        return None
+
+
+def int8_products_may_saturate(flags: set[str] | None = None, machine: str | None = None) -> bool:
+    """Whether ONNX Runtime's default int8 products can saturate on this CPU (`flags`, `machine`: its
+    feature flags and the platform's name, read when not given). On x86 without VNNI (AVX2 alone)
+    they add pairs of products in 16 bits (`VPMADDUBSW`); with VNNI or AMX they do not, and the exact
+    kernel would only cost time (1.5× on the Intel CPU). Off x86 they do not; on x86 where the flags
+    cannot be read, they are taken to."""
     import platform
 
     if (machine or platform.machine()).lower() not in ("x86_64", "amd64", "i686", "x86"):
         return False
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return True
-    return not {"avx512_vnni", "avx_vnni", "amx_int8"} & set(cpuinfo.split())
+    flags = flags if flags is not None else cpu_flags()
+    return flags is None or not {"avx512_vnni", "avx_vnni", "amx_int8"} & flags
 
 
 class OnnxSpanNetwork:

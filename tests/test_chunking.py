@@ -96,3 +96,18 @@ def test_a_byline_line_opening_the_article_is_in_no_chunk(seed_articles) -> None
     assert chunks[0].text.startswith("11月19日，以“实数融合 智造翘楚”为主题")
     wire = _article("新华社北京10月24日电（记者 李明）记者24日从有关部门获悉，会议召开。")
     assert split_article(wire, 160, 1)[0].start == 0
+
+
+def test_an_over_long_sentence_is_not_cut_inside_a_number() -> None:
+    # a sentence of the news sample (172 characters, over the 160 of a chunk); jieba reads "1,800" as
+    # "1", ",", "800", and the cut used to fall after "1,": the chunk read "800MB/s 的读取速度".
+    sentence = ("IT之家附十铨推出新款 CFexpress Type B 存储卡介绍如下：T-CREATE EXPERT CFexpress Plus Type B "
+                "存储卡及 T-CREATE EXPERT CFexpress Type B 存储卡皆采用 CFexpress 标准，拥有高达 1,700MB/s的写入速度"
+                "和高达 1,800MB/s 的读取速度。")
+    chunks = split_article(_article(sentence), 160, 1)
+    assert len(chunks) == 2 and all(len(c.text) <= 160 for c in chunks)
+    assert any("1,800MB/s" in c.text for c in chunks)
+    assert not any(c.text.startswith(("800", ",800")) for c in chunks)
+    # a number longer than a chunk is still cut, at its words
+    digits = "总股本将增至" + "294,717,182," * 4 + "股。"
+    check_chunks(digits, 20)

@@ -170,6 +170,19 @@ def test_an_index_of_the_format_before_origins_answers_then_is_rebuilt_without_e
     assert Location(tmp_path / "index").open().manifest.format == FORMAT_VERSION
 
 
+def test_an_index_chunked_before_numbers_were_kept_whole_is_rebuilt_without_embedding(tmp_path, corpus_copy):
+    """Format 6 changed only where an over-long sentence is cut (never inside "1,800"): a format-5 index
+    answers, is out of date, and `qa build` rechunks it, embedding only chunks whose text changed."""
+    settings = Settings(corpus=(corpus_copy,), index_dir=tmp_path / "index")
+    first = build(settings, progress=False, embedder=HashingEmbedder())
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps({**manifest, "format": 5}), encoding="utf-8")
+    assert len(Location(tmp_path / "index").open().articles()) == 3 and not index_is_current(settings)
+    again = build(settings, progress=False, embedder=HashingEmbedder())
+    assert (again.embedded, again.sentences_embedded, again.chunks) == (0, 0, first.chunks)
+    assert Location(tmp_path / "index").open().manifest.format == FORMAT_VERSION and index_is_current(settings)
+
+
 def test_an_index_of_the_format_before_reporters_answers_then_is_rebuilt_without_embedding(tmp_path, corpus_copy):
     """A format-3 index (articles without reporters) still opens and answers; `qa build` sees it is out of
     date and rebuilds it in full, reusing every vector, and the reporters are then known."""

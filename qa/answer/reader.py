@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.e5_file import E5File
+from qa.ingest.text import inside_number
 
 QUESTION_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
 MAX_QUESTION_TOKENS = 48
@@ -128,17 +129,9 @@ def whole_numbers(text: str, start: int, end: int) -> tuple[int, int]:
     """[start, end) widened so that it neither starts nor ends inside a number: the tokenizer cuts
     "1,800" into "1", ",", "800" and "60261.74" into "60", "26", "1.7", "4", and a span may begin or end
     at any of them ("800MB/s" for "1,800MB/s")."""
-    def inside(at: int) -> bool:  # text[at - 1] and text[at] belong to one number
-        if at <= 0 or at >= len(text):
-            return False
-        before, after = text[at - 1], text[at]
-        if before.isdigit() and after.isdigit():
-            return True
-        return (before in ",." and after.isdigit() and at >= 2 and text[at - 2].isdigit()) or (
-            after in ",." and before.isdigit() and at + 1 < len(text) and text[at + 1].isdigit())
-    while inside(start):
+    while inside_number(text, start):
         start -= 1
-    while inside(end):
+    while inside_number(text, end):
         end += 1
     return start, end
 

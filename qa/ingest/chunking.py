@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from qa.ingest.byline import is_byline
 from qa.ingest.corpus import Article
-from qa.ingest.text import word_spans
+from qa.ingest.text import inside_number, word_spans
 
 # A sentence ends at 。！？!?；;… (closing quotes/brackets stay with it) or at a paragraph break.
 _SENTENCE_END = re.compile(r"[。！？!?；;…]+[”’\"'」』）)】》]*|\n+")
@@ -62,14 +62,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _cut_long(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
-    """Cut a sentence longer than `size` at jieba word boundaries (inside a word only if it alone is longer)."""
+    """Cut a sentence longer than `size` at jieba word boundaries: before a number rather than inside
+    it (jieba reads "1,800" as three words), unless the number alone is longer; inside a word only if
+    it alone is longer."""
     pieces = []
     piece_start = start
+    number_start = start  # where the number holding the current word starts (the word's start if none)
     for w_start, w_end in word_spans(text[start:end]):
         w_start, w_end = w_start + start, w_end + start
+        if not inside_number(text, w_start):
+            number_start = w_start
         if w_end - piece_start > size and w_start > piece_start:
-            pieces.append((piece_start, w_start))
-            piece_start = w_start
+            cut = number_start if piece_start < number_start and w_end - number_start <= size else w_start
+            pieces.append((piece_start, cut))
+            piece_start = cut
         while w_end - piece_start > size:  # one word longer than a chunk
             pieces.append((piece_start, piece_start + size))
             piece_start += size

@@ -67,6 +67,18 @@ def word_spans(text: str) -> list[tuple[int, int]]:
     return [(start, end) for _, start, end in tokenizer().tokenize(text)]
 
 
+def inside_number(text: str, at: int) -> bool:
+    """True when text[at - 1] and text[at] belong to one number: "1,800", "60261.74" (the tokenizers
+    cut these into several pieces, "1", ",", "800", and a cut between them reads a smaller number)."""
+    if at <= 0 or at >= len(text):
+        return False
+    before, after = text[at - 1], text[at]
+    if before.isdigit() and after.isdigit():
+        return True
+    return (before in ",." and after.isdigit() and at >= 2 and text[at - 2].isdigit()) or (
+        after in ",." and before.isdigit() and at + 1 < len(text) and text[at + 1].isdigit())
+
+
 def lexical_terms(text: str) -> list[str]:
     """Search-mode jieba terms of normalised text, without punctuation and stop words."""
     words = tokenizer().lcut_for_search(normalise(text))

@@ -23,10 +23,13 @@ import numpy as np
 from qa.errors import IndexMismatchError
 from qa.ingest.chunking import Chunk, Sentence
 
-# 5: articles keep their origin (OCR, a feed's summary); 4: their reporters; 3: stores (SQLite records, segments, generations); 2: one folder of .jsonl/.npy files
-FORMAT_VERSION = 5
-# Formats a store still reads (an older one answers, knowing less, until `qa build` rebuilds it in full).
-READABLE_FORMATS = (3, 4, 5)
+# 6: an over-long sentence is never cut inside a number ("1,800MB/s"; same fields as 5); 5: articles
+# keep their origin (OCR, a feed's summary); 4: their reporters; 3: stores (SQLite records, segments,
+# generations); 2: one folder of .jsonl/.npy files
+FORMAT_VERSION = 6
+# Formats a store still reads (an older one answers, knowing less, until `qa build` rebuilds it in full,
+# reusing the vectors of every chunk whose text is unchanged).
+READABLE_FORMATS = (3, 4, 5, 6)
 REPORTER_SEPARATOR = "、"  # reporters in one text field ("刘仲华、张慧中"), as bylines write them
 ARTICLE_SPAN = 1 << 20  # positions per article in a chunk or sentence key
 DEFAULT_COLLECTION = "default"

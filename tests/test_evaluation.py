@@ -10,6 +10,7 @@ import pytest
 from qa.errors import DatasetError
 from qa.eval.datasets import load_dataset
 from qa.eval.metrics import first_rank, ndcg_single, summarise
+from qa.index.stores import FORMAT_VERSION
 
 from .conftest import DATA, SHARED_DATA, run_qa
 
@@ -144,6 +145,12 @@ def test_cmrc_slice_real_run_is_cached(tmp_path, cmrc_slice):
     assert 0 <= hybrid["gold_removed_abstain"] <= 1
     second = run_qa("eval", str(cmrc_slice), "--mode", "bm25", "--limit", "10", env=env, check=True)
     assert "embedding passages" not in second.stderr and "10 questions" in second.stdout
+    # a cached index of an older format (chunked before numbers were kept whole) is rebuilt, vectors reused
+    [manifest_path] = (tmp_path / "cache" / "eval").glob("*/manifest.json")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps({**manifest, "format": 5}), encoding="utf-8")
+    run_qa("eval", str(cmrc_slice), "--mode", "bm25", "--limit", "10", env=env, check=True)
+    assert json.loads(manifest_path.read_text(encoding="utf-8"))["format"] == FORMAT_VERSION
 
 
 def test_drcd_traditional_chinese_matches_lexically(tmp_path):

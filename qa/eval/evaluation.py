@@ -25,7 +25,7 @@ from qa.eval.metrics import RANK_DEPTH, by_facet, first_rank, summarise
 from qa.index.build import build, index_is_current
 from qa.index.embedding import make_embedder
 from qa.index.incremental import build_index
-from qa.index.stores import Location
+from qa.index.stores import FORMAT_VERSION, Location
 from qa.search.question_time import parse_as_of
 from qa.search.retrieval import Hit, top_and_each_sides_best
 
@@ -118,7 +118,8 @@ def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpu
     model = settings.model or DEFAULT_MODEL
     if dataset.articles:
         directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
-        if Location(directory).manifest() is None:  # none yet, or of an older format: built (vectors kept)
+        manifest = Location(directory).manifest()
+        if manifest is None or manifest.format != FORMAT_VERSION:  # none yet, or of an older format: built (vectors kept)
             build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
                         settings.chunk_overlap, extra_manifest={"dataset": dataset.name})
         settings = replace(settings, index_dir=directory)

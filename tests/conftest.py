@@ -169,8 +169,15 @@ def ask_in_page(page, question: str) -> None:
     before = page.evaluate(f"{panel}.outerHTML")
     page.locator("#question textarea").fill(question)
     page.locator("#send").click()
-    page.wait_for_function(f"(before) => {{ const panel = {panel}; return panel.outerHTML !== before && "
-                           "panel.matches('.sources, .empty-sources:has(ul)'); }", arg=before, timeout=90_000)
+    from playwright.sync_api import TimeoutError as PageTimeout
+
+    try:
+        page.wait_for_function(f"(before) => {{ const panel = {panel}; return panel.outerHTML !== before && "
+                               "panel.matches('.sources, .empty-sources:has(ul)'); }", arg=before, timeout=90_000)
+    except PageTimeout:  # say what the page showed instead: the next failure can be read, not guessed
+        shown = page.evaluate(f"[document.querySelector('#chat').innerText, {panel}.outerHTML]")
+        raise AssertionError(f"no answer to {question!r} within 90 s; the chat said {shown[0][-600:]!r}; "
+                             f"the sources panel: {shown[1][:600]!r}") from None
 
 
 @contextmanager

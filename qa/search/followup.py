@@ -64,12 +64,16 @@ def focus_terms(question: str) -> list[str]:
 
 
 def _swap(earlier: str, new: str) -> str | None:
-    """The earlier question with its thing of the same kind as `new` replaced by `new`."""
-    if _REFERS_BACK.search(new):
+    """The earlier question with its thing of the same kind as `new` replaced by `new`; None when `new`
+    is not mostly a name, time or number: an aspect of the same subject ("公职呢？" after a question
+    about a punishment in the party, "读取呢？") or a clause ("两个口一起用的时候功率是多少？") swapped for a
+    name of the earlier question made a question about nothing ("公职人大原副主任…")."""
+    names = _names(new)
+    if _REFERS_BACK.search(new) or 2 * sum(len(word) for word, _ in names) < len(new):
         return None
-    kinds = {kind for _, kind in _names(new)}
+    kinds = {kind for _, kind in names}
     for word, kind in _names(earlier):
-        if kind in kinds or (not kinds and kind in ("place", "person", "org")):
+        if kind in kinds:
             suffix = word[-1] if word[-1] in "省市县区" and not new.endswith(word[-1]) else ""
             return earlier.replace(word, new + suffix, 1)
     return None

@@ -52,6 +52,7 @@ SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xqu
         "news5": ROOT / "data/news_train/round5.jsonl",  # the fifth round (the shipped stage 2f)
         "news6": ROOT / "data/news_train/round6.jsonl",  # the sixth round (the shipped stage 2f)
         "news7": ROOT / "data/news_train/round7.jsonl",  # the seventh round
+        "news8": ROOT / "data/news_train/round8.jsonl",  # the eighth: follow-ups, values side by side
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
 CHUNK_SIZE = 160

@@ -119,7 +119,8 @@ def open_engine(dataset: Dataset, settings: Settings, cache_dir: Path, use_corpu
     if dataset.articles:
         directory = Path(cache_dir) / index_cache_key(dataset, model, settings.chunk_size, settings.chunk_overlap)
         manifest = Location(directory).manifest()
-        if manifest is None or manifest.format != FORMAT_VERSION:  # none yet, or of an older format: built (vectors kept)
+        # none yet, or of an older format: built (an older one lends its vectors)
+        if manifest is None or manifest.format != FORMAT_VERSION:
             build_index(dataset.articles, directory, make_embedder(model), settings.chunk_size,
                         settings.chunk_overlap, extra_manifest={"dataset": dataset.name})
         settings = replace(settings, index_dir=directory)

@@ -55,6 +55,7 @@ SETS = {"cmrc": DATA / "cmrc2018/dev.json", "drcd": DATA / "drcd/dev.json", "xqu
         "news8": ROOT / "data/news_train/round8.jsonl",  # the eighth: follow-ups, values side by side
         "news-dev": ROOT / "data/news_qa/dev.jsonl", "chinese-squad": DATA / "chinese_squad/dev-v2.0-zh.json"}
 NEWS = DATA / "news/crud_news_10k.jsonl.gz"
+RETRIEVED = ROOT / "data/news_negatives/retrieved.jsonl"  # scripts/news_qa/retrieved_negatives.py
 CHUNK_SIZE = 160
 
 
@@ -143,23 +144,36 @@ def as_read(record: dict, followups: str, rng: random.Random) -> str:
     return resolve_followup(question, history)
 
 
+def retrieved_negatives(path: Path) -> dict[str, tuple[int, int]]:
+    """(article line, chunk index) of the retrieved negative mined for each question of a label file."""
+    label_file = str(Path(path).resolve().relative_to(ROOT))
+    return {r["id"]: (r["article"], r["chunk"]) for r in load_records(RETRIEVED) if r["set"] == label_file}
+
+
 def news_examples(path: Path, rng: random.Random, negatives: float, name: str = "news",
-                  followups: str = "rewritten") -> list[Example]:
-    """The labeled news questions; a near miss is read against its article's two closest chunks."""
+                  followups: str = "rewritten", retrieved: float = 0.0) -> list[Example]:
+    """The labeled news questions; a near miss is read against its article's two closest chunks. With
+    `retrieved`, that share of the answerable ones is also read against the chunk of another article
+    that a search ranks highest without holding the answer (`RETRIEVED`)."""
     news = load_news(NEWS)
+    mined = retrieved_negatives(path) if retrieved else {}
     examples = []
     for record in load_records(path):
         question = as_read(record, followups, rng)
         text = news[record["article"]]["text"]
         if record["answers"]:
             examples += _answer_examples(name, record["id"], question, text, record["answers"], rng, negatives)
+            if record["id"] in mined and rng.random() < retrieved:
+                line, index = mined[record["id"]]
+                examples.append(Example(name, record["id"], question, _chunks(news[line]["text"])[index], None))
         else:
             ranked = sorted(_chunks(text), key=lambda c: -len(_bigrams(c) & _bigrams(question)))
             examples += [Example(name, record["id"], question, chunk, None) for chunk in ranked[:2]]
     return examples
 
 
-def load_examples(names: list[str], seed: int, negatives: float, followups: str = "rewritten") -> list[Example]:
+def load_examples(names: list[str], seed: int, negatives: float, followups: str = "rewritten",
+                  retrieved: float = 0.0) -> list[Example]:
     """The examples of the named sets; "news*2" reads a set twice (other negatives drawn the second
     time), "chronoqa:1600" keeps a random 1,600 of its examples."""
     rng = random.Random(seed)
@@ -172,7 +186,7 @@ def load_examples(names: list[str], seed: int, negatives: float, followups: str 
             if name == "chronoqa":
                 part = chronoqa_examples(path, rng, negatives)
             elif name.startswith("news") or name == "forms":
-                part = news_examples(path, rng, negatives, name, followups)
+                part = news_examples(path, rng, negatives, name, followups, retrieved)
             else:
                 part = squad_examples(name, path, rng, negatives)
             examples += rng.sample(part, min(int(cap), len(part))) if cap else part
@@ -229,12 +243,14 @@ def train(args: argparse.Namespace) -> None:
     state_path, config_path = out / "checkpoint.pt", out / "config.json"
     if config_path.exists():  # resuming: the run's own settings win
         saved = json.loads(config_path.read_text())
-        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init", "followups"):
+        for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init", "followups",
+                    "retrieved_negatives"):
             setattr(args, key, saved.get(key, getattr(args, key)))
     else:
         config_path.write_text(json.dumps(vars(args), indent=1, default=str))
     e5 = E5File()
-    examples = load_examples(args.sets.split(","), args.seed, args.negatives, args.followups)
+    examples = load_examples(args.sets.split(","), args.seed, args.negatives, args.followups,
+                             args.retrieved_negatives)
     if args.limit:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     items = encode_all(WindowEncoder(e5), examples)
@@ -373,6 +389,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--negatives", type=float, default=0.5, help="share of answerable questions also read against an answerless chunk")
+    parser.add_argument("--retrieved-negatives", type=float, default=0.0,
+                        help="share of answerable news questions also read against another article's chunk that "
+                             "BM25 ranks highest without the answer (data/news_negatives/retrieved.jsonl)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples (tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")

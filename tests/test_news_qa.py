@@ -154,3 +154,34 @@ def test_the_later_rounds_are_sound_for_training_and_share_no_article(name, news
     others = [load_records(ROOT / "data" / "news_train" / f"{other}.jsonl") for other in LATER_ROUNDS if other != name]
     elsewhere = {r["article"] for rs in [*splits.values(), *forms.values(), test, *others] for r in rs}
     assert not {r["article"] for r in records} & elsewhere
+
+
+def test_retrieved_negatives_are_other_articles_chunks_without_the_answer_as_the_script_mines_them(news, tmp_path):
+    """data/news_negatives/retrieved.jsonl (scripts/news_qa/retrieved_negatives.py): for each answerable
+    training question, the chunk of another article BM25 ranks highest that holds none of its answers;
+    never an article of a measuring set. The committed file is what the script mines from today's labels."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    committed = ROOT / "data" / "news_negatives" / "retrieved.jsonl"
+    mined = tmp_path / "retrieved.jsonl"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "news_qa" / "retrieved_negatives.py"), "--out", str(mined)],
+                   check=True, capture_output=True, timeout=300)
+    assert mined.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("retrieved_negatives",
+                                                  ROOT / "scripts" / "news_qa" / "retrieved_negatives.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    measured = {r["article"] for path in script.MEASURING_FILES for r in load_records(ROOT / path)}
+    questions = {(r["set"], r["id"]) for r in load_records(committed)}
+    rows = load_records(committed)
+    labels = {}
+    for name in {r["set"] for r in rows}:
+        labels |= {(name, r["id"]): r for r in load_records(ROOT / name)}
+    assert len(questions) == len(rows) > 9000
+    for row in rows:
+        record = labels[(row["set"], row["id"])]
+        chunk = script.training_chunks(news[row["article"]]["text"])[row["chunk"]]
+        assert record["answers"] and row["article"] != record["article"] and row["article"] not in measured
+        assert not any(a in chunk for a in record["answers"])

@@ -261,6 +261,21 @@ def test_follow_ups_are_trained_as_the_answer_step_reads_them(monkeypatch):
     assert as_read(alone, "joined", random.Random(0)) == alone["question"]
 
 
+def test_retrieved_negatives_are_read_against_the_mined_chunk_of_another_article(monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_reader", ROOT / "scripts" / "train_reader.py")
+    train_reader = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_reader", train_reader)  # its dataclasses look themselves up there
+    spec.loader.exec_module(train_reader)
+    path = train_reader.SETS["forms"]
+    mined = train_reader.retrieved_negatives(path)
+    plain = train_reader.news_examples(path, random.Random(0), 0.5, "forms")
+    every = train_reader.news_examples(path, random.Random(0), 0.5, "forms", retrieved=1.0)
+    news = train_reader.load_news(train_reader.NEWS)
+    chunks = {i: train_reader._chunks(news[line]["text"])[index] for i, (line, index) in mined.items()}
+    added = [e for e in every if e.answer is None and e.passage == chunks.get(e.group)]
+    assert mined and len(added) == len(mined) and not [e for e in plain if e.passage == chunks.get(e.group)]
+
+
 def test_weights_trained_on_joined_follow_ups_read_them_after_the_earlier_question(tmp_path, seed_index_dir, e5):
     import shutil
 

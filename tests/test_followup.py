@@ -19,6 +19,23 @@ def test_follow_ups_are_rewritten_to_stand_alone(question, earlier, expected):
     assert resolve_followup(question, [earlier]) == expected
 
 
+@pytest.mark.parametrize("question, earlier, expected", [
+    # a day relative to the date the earlier question asks about, not to today (news dev a8784-2)
+    ("那后天呢？", "北京7月26号白天最高多少度？", "北京7月28号白天最高多少度？"),
+    ("明天呢？", "12月31日有什么活动？", "1月1日有什么活动？"),
+    ("前天呢？", "2024年3月1日北京最高气温多少？", "2024年2月28日北京最高气温多少？"),
+    # a day of the same month, or another date: the rest of the time ("白天") stays
+    ("27号呢？", "北京7月26号白天最高多少度？", "北京7月27号白天最高多少度？"),
+    ("那8月1日呢？", "北京7月26号白天最高多少度？", "北京8月1日白天最高多少度？"),
+])
+def test_a_follow_up_about_another_day_asks_about_that_date(question, earlier, expected):
+    assert resolve_followup(question, [earlier]) == expected
+
+
+def test_a_relative_day_without_an_earlier_date_is_swapped_as_a_time():
+    assert resolve_followup("明天呢？", ["北京今天最高多少度？"]) == "北京明天最高多少度？"
+
+
 def test_a_short_question_carries_the_earlier_nouns():
     resolved = resolve_followup("后来呢？", ["大会在哪一天开幕？"])
     assert "大会" in resolved and resolved.endswith("后来呢？")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 
 from qa.ingest.text import STOP_WORDS, key_nouns, lexical_terms, normalise, tagged_words
 
@@ -25,6 +26,12 @@ _ELLIPSIS = re.compile(r"^(?:那么?|还有|再问一下)?\s*(.{1,12}?)(?:的情
 _NAME_TAGS = {"nr": "person", "nrfg": "person", "nrt": "person", "ns": "place", "nt": "org", "nz": "name",
               "t": "time", "m": "number", "eng": "name"}
 _DATED = re.compile(r"\d|[一二三四五六七八九十]+[年月日]|季度")  # "2022年", "三季度"; not "后来"
+# "那后天呢？" after "北京7月26号白天最高多少度？" asks about 7月28号, not about the day after today.
+_RELATIVE_DAYS = {"大前天": -3, "前天": -2, "昨天": -1, "今天": 0, "当天": 0, "第二天": 1, "次日": 1, "明天": 1,
+                  "后天": 2, "大后天": 3}
+_MONTH_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})([日号])")
+_DAY_ONLY = re.compile(r"(\d{1,2})[日号]")
+_ANY_YEAR = 2023  # a year without 2月29日, for a question that names none
 MIN_TERMS = 2  # a question with fewer content terms than this cannot stand alone
 MAX_CARRIED = 4
 
@@ -63,11 +70,36 @@ def focus_terms(question: str) -> list[str]:
             if kind != "time" or _DATED.search(word)]
 
 
+def _another_day(earlier: str, new: str) -> str | None:
+    """The earlier question about the day `new` names relative to the date it asks about ("后天",
+    "27号" after "7月26号…": 7月28号, 7月27号); None when `new` names no such day or the earlier
+    question no month and day."""
+    dated = _MONTH_DAY.search(earlier)
+    if not dated:
+        return None
+    year, month, day, marker = dated.groups()
+    if new in _RELATIVE_DAYS:
+        try:
+            asked = date(int(year or _ANY_YEAR), int(month), int(day)) + timedelta(days=_RELATIVE_DAYS[new])
+        except ValueError:  # no such date ("2月30号")
+            return None
+        moved = f"{asked.year}年" * bool(year) + f"{asked.month}月{asked.day}{marker}"
+    elif _MONTH_DAY.fullmatch(new):  # "那7月28号呢？": the date alone, not the "白天" after it
+        moved = new
+    elif only := _DAY_ONLY.fullmatch(new):
+        moved = f"{year}年" * bool(year) + f"{month}月{only.group(1)}{marker}"
+    else:
+        return None
+    return earlier[:dated.start()] + moved + earlier[dated.end():]
+
+
 def _swap(earlier: str, new: str) -> str | None:
     """The earlier question with its thing of the same kind as `new` replaced by `new`; None when `new`
     is not mostly a name, time or number: an aspect of the same subject ("公职呢？" after a question
     about a punishment in the party, "读取呢？") or a clause ("两个口一起用的时候功率是多少？") swapped for a
     name of the earlier question made a question about nothing ("公职人大原副主任…")."""
+    if moved := _another_day(earlier, new):
+        return moved
     names = _names(new)
     if _REFERS_BACK.search(new) or 2 * sum(len(word) for word, _ in names) < len(new):
         return None

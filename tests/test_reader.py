@@ -240,11 +240,17 @@ def test_training_runs_a_few_steps_and_resumes(tmp_path):
     assert "resumed at step 2" in again.stdout and "checkpoint at step 3" in again.stdout
 
 
-def test_follow_ups_are_trained_as_the_answer_step_reads_them(monkeypatch):
+@pytest.fixture
+def train_reader(monkeypatch):
+    """scripts/train_reader.py as a module."""
     spec = importlib.util.spec_from_file_location("train_reader", ROOT / "scripts" / "train_reader.py")
-    train_reader = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train_reader", train_reader)  # its dataclasses look themselves up there
-    spec.loader.exec_module(train_reader)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "train_reader", module)  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_follow_ups_are_trained_as_the_answer_step_reads_them(train_reader):
     as_read = train_reader.as_read
     record = {"question": "他现在担任什么职务？", "history": ["盛阅春在会上说了什么？"]}
     rewritten = {as_read(record, "rewritten", random.Random(seed)) for seed in range(20)}
@@ -261,11 +267,7 @@ def test_follow_ups_are_trained_as_the_answer_step_reads_them(monkeypatch):
     assert as_read(alone, "joined", random.Random(0)) == alone["question"]
 
 
-def test_retrieved_negatives_are_read_against_the_mined_chunk_of_another_article(monkeypatch):
-    spec = importlib.util.spec_from_file_location("train_reader", ROOT / "scripts" / "train_reader.py")
-    train_reader = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train_reader", train_reader)  # its dataclasses look themselves up there
-    spec.loader.exec_module(train_reader)
+def test_retrieved_negatives_are_read_against_the_mined_chunk_of_another_article(train_reader):
     path = train_reader.SETS["forms"]
     mined = train_reader.retrieved_negatives(path)
     plain = train_reader.news_examples(path, random.Random(0), 0.5, "forms")

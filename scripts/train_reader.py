@@ -69,14 +69,16 @@ class Example:
     answer: tuple[int, int] | None
 
 
-def _chunks(text: str) -> list[str]:
+def training_chunks(text: str) -> list[str]:
+    """A passage cut into the product's chunks, as the reader reads them (a mined retrieved negative
+    names its chunk by its index here)."""
     return [c.text for c in split_article(Article(id="x", title="", text=text), CHUNK_SIZE)]
 
 
 def _answer_examples(source: str, group: str, question: str, text: str, answers: list[str],
                      rng: random.Random, negatives: float) -> list[Example]:
     """The chunk holding an answer (first such), and with probability `negatives` a chunk holding none."""
-    chunks = _chunks(text)
+    chunks = training_chunks(text)
     out = []
     for chunk in chunks:
         found = [(chunk.find(a), a) for a in answers if a and a in chunk]
@@ -90,7 +92,7 @@ def _answer_examples(source: str, group: str, question: str, text: str, answers:
     return out
 
 
-def _bigrams(text: str) -> set[str]:
+def bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
@@ -109,7 +111,7 @@ def squad_examples(name: str, path: Path, rng: random.Random, negatives: float) 
                 if answers:
                     examples += _answer_examples(name, str(qa["id"]), question, context, answers, rng, negatives)
                 else:  # an unanswerable question: the chunk that shares most with it
-                    best = max(_chunks(context), key=lambda c: len(_bigrams(c) & _bigrams(question)))
+                    best = max(training_chunks(context), key=lambda c: len(bigrams(c) & bigrams(question)))
                     examples.append(Example(name, str(qa["id"]), question, best, None))
     return examples
 
@@ -165,9 +167,9 @@ def news_examples(path: Path, rng: random.Random, negatives: float, name: str = 
             examples += _answer_examples(name, record["id"], question, text, record["answers"], rng, negatives)
             if record["id"] in mined and rng.random() < retrieved:
                 line, index = mined[record["id"]]
-                examples.append(Example(name, record["id"], question, _chunks(news[line]["text"])[index], None))
+                examples.append(Example(name, record["id"], question, training_chunks(news[line]["text"])[index], None))
         else:
-            ranked = sorted(_chunks(text), key=lambda c: -len(_bigrams(c) & _bigrams(question)))
+            ranked = sorted(training_chunks(text), key=lambda c: -len(bigrams(c) & bigrams(question)))
             examples += [Example(name, record["id"], question, chunk, None) for chunk in ranked[:2]]
     return examples
 

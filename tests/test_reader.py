@@ -273,7 +273,7 @@ def test_retrieved_negatives_are_read_against_the_mined_chunk_of_another_article
     plain = train_reader.news_examples(path, random.Random(0), 0.5, "forms")
     every = train_reader.news_examples(path, random.Random(0), 0.5, "forms", retrieved=1.0)
     news = train_reader.load_news(train_reader.NEWS)
-    chunks = {i: train_reader._chunks(news[line]["text"])[index] for i, (line, index) in mined.items()}
+    chunks = {i: train_reader.training_chunks(news[line]["text"])[index] for i, (line, index) in mined.items()}
     added = [e for e in every if e.answer is None and e.passage == chunks.get(e.group)]
     assert mined and len(added) == len(mined) and not [e for e in plain if e.passage == chunks.get(e.group)]
 

@@ -27,33 +27,21 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from qa.eval.news_qa import NEWS_SAMPLE, load_news, load_records  # noqa: E402
 from qa.index.stores.bm25 import make_bm25  # noqa: E402
-from qa.ingest.chunking import split_article  # noqa: E402
-from qa.ingest.corpus import Article  # noqa: E402
 from qa.ingest.text import lexical_terms, query_terms  # noqa: E402
 from qa.search.followup import resolve_followup  # noqa: E402
+from train_reader import bigrams, training_chunks  # noqa: E402  (the chunks the reader is trained on)
 
 TRAIN_FILES = ["data/news_qa/train.jsonl", "data/news_qa/train2.jsonl", "data/news_forms/train.jsonl",
                "data/news_train/round4.jsonl", "data/news_train/round5.jsonl", "data/news_train/round6.jsonl",
                "data/news_train/round7.jsonl", "data/news_train/round8.jsonl"]
 MEASURING_FILES = ["data/news_qa/dev.jsonl", "data/news_test/test.jsonl", "data/news_forms/dev.jsonl",
                    "data/news_heldout/heldout.jsonl"]
-CHUNK_SIZE = 160  # as scripts/train_reader.py cuts passages
 DEPTH = 10  # hits looked at per question
 SAME_REPORT = 0.6  # share of a chunk's character pairs found in the gold article above which it is a copy
-
-
-def bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)}
-
-
-def training_chunks(text: str) -> list[str]:
-    """An article cut as scripts/train_reader.py cuts it: a mined negative is its article line and the
-    index of its chunk there."""
-    return [c.text for c in split_article(Article(id="x", title="", text=text), CHUNK_SIZE)]
 
 
 def mine(records: list[tuple[str, dict]], news: list[dict]) -> list[dict]:

@@ -207,12 +207,17 @@ def token_targets(window, answer: tuple[int, int] | None) -> tuple[int, int] | N
 
 
 def encode_all(encoder: WindowEncoder, examples: list[Example]) -> list[tuple]:
-    encoded = []
+    """(window, target, question number) of each example whose answer fits its window; a question's
+    examples are made one after the other, so consecutive examples of one group share a number (a set
+    read twice gives each reading its own)."""
+    encoded, number, previous = [], -1, None
     for example in examples:
+        if (example.source, example.group, example.question) != previous:
+            number, previous = number + 1, (example.source, example.group, example.question)
         window = encoder.encode(example.question, example.passage, MAX_LENGTH)
         target = token_targets(window, example.answer)
         if target is not None:
-            encoded.append((window, target))
+            encoded.append((window, target, number))
     return encoded
 
 
@@ -227,6 +232,50 @@ def batches(items: list, size: int, rng: random.Random) -> list[list]:
         out += [pool[i:i + size] for i in range(0, len(pool), size)]
     rng.shuffle(out)
     return out
+
+
+def question_batches(items: list, size: int, rng: random.Random) -> list[list]:
+    """Shuffled batches of up to `size` windows that keep each question's windows together (for
+    `shared_loss`), questions of similar length side by side."""
+    questions: dict[int, list[int]] = {}
+    for i, (_, _, number) in enumerate(items):
+        questions.setdefault(number, []).append(i)
+    order = list(questions.values())
+    rng.shuffle(order)
+    out = []
+    for at in range(0, len(order), size * 30):
+        pool = sorted(order[at:at + size * 30], key=lambda q: max(len(items[i][0].ids) for i in q))
+        batch: list[int] = []
+        for question in pool:
+            if batch and len(batch) + len(question) > size:
+                out.append(batch)
+                batch = []
+            batch += question
+        out += [batch] if batch else []
+    rng.shuffle(out)
+    return out
+
+
+def shared_loss(start, end, targets, numbers, allowed):
+    """The answer's start and end against every passage token of all the windows its question is read
+    with, each token scored over its own window's "no answer" (as the answer step compares the spans of
+    several hits: `Span.margin`); questions read with one window or with none holding the answer add
+    nothing. Clark and Gardner's shared normalisation (2018), on the margins."""
+    import torch
+
+    losses = []
+    for number in sorted(set(numbers)):
+        rows = [r for r, n in enumerate(numbers) if n == number]
+        gold = [r for r in rows if tuple(targets[r]) != (0, 0)]
+        if len(rows) < 2 or not gold:
+            continue
+        for logits, side in ((start, 0), (end, 1)):
+            passage = allowed[rows].clone()
+            passage[:, 0] = False  # <s> is "no answer", not a token to compare
+            margins = (logits[rows] - logits[rows, :1]).masked_fill(~passage, -1e4)
+            at = rows.index(gold[0]) * margins.shape[1] + int(targets[gold[0], side])
+            losses.append(torch.nn.functional.cross_entropy(margins.reshape(1, -1), torch.tensor([at])))
+    return torch.stack(losses).mean() if losses else None
 
 
 def layers_of(state: dict) -> dict:
@@ -246,7 +295,7 @@ def train(args: argparse.Namespace) -> None:
     if config_path.exists():  # resuming: the run's own settings win
         saved = json.loads(config_path.read_text())
         for key in ("sets", "epochs", "batch", "lr", "head_lr", "seed", "negatives", "limit", "init", "followups",
-                    "retrieved_negatives"):
+                    "retrieved_negatives", "shared_norm"):
             setattr(args, key, saved.get(key, getattr(args, key)))
     else:
         config_path.write_text(json.dumps(vars(args), indent=1, default=str))
@@ -256,10 +305,11 @@ def train(args: argparse.Namespace) -> None:
     if args.limit:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     items = encode_all(WindowEncoder(e5), examples)
-    answerable = sum(1 for _, t in items if t != (0, 0))
+    answerable = sum(1 for _, t, _ in items if t != (0, 0))
     print(f"{len(items)} windows ({answerable} answerable) from {args.sets}", flush=True)
     rng = random.Random(args.seed)
-    plan = [b for _ in range(args.epochs) for b in batches(items, args.batch, rng)]
+    batching = question_batches if args.shared_norm else batches
+    plan = [b for _ in range(args.epochs) for b in batching(items, args.batch, rng)]
     if args.max_steps:
         plan = plan[:args.max_steps]
     model = build_model(e5)
@@ -288,13 +338,16 @@ def train(args: argparse.Namespace) -> None:
     running = 0.0
     while step < len(plan):
         batch = [items[i] for i in plan[step]]
-        embeds, mask, allowed = map(torch.from_numpy, batch_inputs(e5, [w for w, _ in batch]))
-        targets = torch.tensor([t for _, t in batch])
+        embeds, mask, allowed = map(torch.from_numpy, batch_inputs(e5, [w for w, _, _ in batch]))
+        targets = torch.tensor([t for _, t, _ in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             start, end = model(embeds, mask)
         start = start.float().masked_fill(~allowed, -1e4)
         end = end.float().masked_fill(~allowed, -1e4)
         loss = (loss_fn(start, targets[:, 0]) + loss_fn(end, targets[:, 1])) / 2
+        shared = shared_loss(start, end, targets, [n for _, _, n in batch], allowed) if args.shared_norm else None
+        if shared is not None:
+            loss = loss + args.shared_norm * shared
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -394,6 +447,9 @@ def main() -> None:
     parser.add_argument("--retrieved-negatives", type=float, default=0.0,
                         help="share of answerable news questions also read against another article's chunk that "
                              "BM25 ranks highest without the answer (data/news_negatives/retrieved.jsonl)")
+    parser.add_argument("--shared-norm", type=float, default=0.0,
+                        help="weight of a loss comparing the answer's margin with every token's of all the windows its "
+                             "question is read with (batches keep a question's windows together; 0: off)")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--limit", type=int, default=0, help="train on this many examples (tests)")
     parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (tests)")

@@ -278,6 +278,41 @@ def test_retrieved_negatives_are_read_against_the_mined_chunk_of_another_article
     assert mined and len(added) == len(mined) and not [e for e in plain if e.passage == chunks.get(e.group)]
 
 
+def test_shared_normalisation_keeps_a_questions_windows_together_and_ranks_its_answer_over_them(train_reader, e5_file):
+    import torch
+
+    from qa.answer.reader import WindowEncoder, batch_inputs
+
+    path = train_reader.SETS["forms"]
+    examples = train_reader.news_examples(path, random.Random(0), 0.5, "forms", retrieved=1.0)
+    items = train_reader.encode_all(WindowEncoder(e5_file), examples)
+    by_question = {}
+    for window, target, number in items:
+        by_question.setdefault(number, []).append(target)
+    batches = train_reader.question_batches(items, 16, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(len(items)))
+    assert all(len(b) <= 16 for b in batches)
+    for batch in batches:  # every question's windows in one batch
+        numbers = {items[i][2] for i in batch}
+        assert sum(len(by_question[n]) for n in numbers) == len(batch)
+    # a question read with its answer's chunk and another article's chunk
+    number = next(n for n, targets in by_question.items() if len(targets) == 2 and targets[0] != (0, 0))
+    pair = [item for item in items if item[2] == number]
+    allowed = torch.from_numpy(batch_inputs(e5_file, [w for w, _, _ in pair])[2])
+    targets = torch.tensor([t for _, t, _ in pair])
+    start, end = torch.zeros(2, allowed.shape[1]), torch.zeros(2, allowed.shape[1])
+    gold_start, gold_end = pair[0][1]
+    start[0, gold_start], end[0, gold_end] = 5.0, 5.0
+    sure = train_reader.shared_loss(start, end, targets, [number] * 2, allowed)
+    start[1, pair[1][0].passage_from] = 8.0  # a token of the other article's chunk beats the answer
+    worse = train_reader.shared_loss(start, end, targets, [number] * 2, allowed)
+    start[1, 0] = 8.0  # ... on its raw score only: that chunk's "no answer" scores as high
+    over_no_answer = train_reader.shared_loss(start, end, targets, [number] * 2, allowed)
+    assert over_no_answer < sure < worse
+    alone = train_reader.shared_loss(start[:1], end[:1], targets[:1], [number], allowed[:1])
+    assert alone is None  # one window: nothing to compare
+
+
 def test_weights_trained_on_joined_follow_ups_read_them_after_the_earlier_question(tmp_path, seed_index_dir, e5):
     import shutil
 

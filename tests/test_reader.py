@@ -295,7 +295,7 @@ def test_shared_normalisation_keeps_a_questions_windows_together_and_ranks_its_a
     for batch in batches:  # every question's windows in one batch
         numbers = {items[i][2] for i in batch}
         assert sum(len(by_question[n]) for n in numbers) == len(batch)
-    # a question read with its answer's chunk and another article's chunk
+    # a question read with its answer's chunk and one chunk without it
     number = next(n for n, targets in by_question.items() if len(targets) == 2 and targets[0] != (0, 0))
     pair = [item for item in items if item[2] == number]
     allowed = torch.from_numpy(batch_inputs(e5_file, [w for w, _, _ in pair])[2])
@@ -311,6 +311,16 @@ def test_shared_normalisation_keeps_a_questions_windows_together_and_ranks_its_a
     assert over_no_answer < sure < worse
     alone = train_reader.shared_loss(start[:1], end[:1], targets[:1], [number], allowed[:1])
     assert alone is None  # one window: nothing to compare
+
+
+def test_training_with_shared_normalisation_runs(tmp_path):
+    run = tmp_path / "run"
+    command = [sys.executable, str(ROOT / "scripts" / "train_reader.py"), "--sets", "xquad", "--limit", "24",
+               "--batch", "4", "--out", str(run), "--threads", "1", "--max-steps", "2", "--shared-norm", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "step 2/2" in done.stdout and (run / "reader.npz").is_file()
+    assert json.loads((run / "config.json").read_text())["shared_norm"] == 1.0
 
 
 def test_weights_trained_on_joined_follow_ups_read_them_after_the_earlier_question(tmp_path, seed_index_dir, e5):

@@ -269,9 +269,9 @@ def shared_loss(start, end, targets, numbers, allowed):
         gold = [r for r in rows if tuple(targets[r]) != (0, 0)]
         if len(rows) < 2 or not gold:
             continue
+        passage = allowed[rows].clone()
+        passage[:, 0] = False  # <s> is "no answer", not a token to compare
         for logits, side in ((start, 0), (end, 1)):
-            passage = allowed[rows].clone()
-            passage[:, 0] = False  # <s> is "no answer", not a token to compare
             margins = (logits[rows] - logits[rows, :1]).masked_fill(~passage, -1e4)
             at = rows.index(gold[0]) * margins.shape[1] + int(targets[gold[0], side])
             losses.append(torch.nn.functional.cross_entropy(margins.reshape(1, -1), torch.tensor([at])))

@@ -443,3 +443,27 @@ def test_an_unsure_reader_quotes_the_runner_up_sentence_too_and_a_sure_one_only_
     for citation in unsure.citations:
         article = next(a for a in seed_articles if a.id == citation.article_id)
         assert article.text[citation.start:citation.end] == citation.quote
+
+
+def test_another_articles_runner_up_is_quoted_only_when_the_reader_would_answer_with_it(engine):
+    from qa.answer.evidence import with_lead
+    from qa.answer.reader import Thresholds
+    from qa.answer.span_answer import best_spans, read_answer
+
+    question = "中欧班列这次装载的货物要运往哪个国家？"  # the page's example: unsure, and once quoted a 5G list
+    answer = engine.ask(question)
+    assert "俄罗斯" in answer.text and "试点城市" not in answer.text
+    assert len({c.article_id for c in answer.citations}) == 1
+    query, hits = engine.search(question, [])
+    hits = with_lead(engine.store, hits[:engine.settings.top_k])
+    spans = best_spans(engine.reader.wait(), query, hits)
+    best = spans[0]
+    article = hits[best.passage].chunk.article_id
+    others = [s for s in spans[1:] if s.text and hits[s.passage].chunk.article_id != article]
+    assert others, "the seeds' search should bring another article's passage"
+    first_other = others[0]
+    unsure = best.margin + 1
+    below = read_answer(question, spans, hits, Thresholds(refuse_below=first_other.margin + 0.01, short_above=unsure))
+    assert {c.article_id for c in below.citations} == {article}
+    at = read_answer(question, spans, hits, Thresholds(refuse_below=first_other.margin, short_above=unsure))
+    assert [c.article_id for c in at.citations][-1] == hits[first_other.passage].chunk.article_id

@@ -4,7 +4,8 @@ The reader scores, in each hit, its best span against "no answer" (`Span.margin`
 margin over the hits decides: below the refusal threshold the answer step refuses; above it the
 reply quotes the sentence holding the span (cut to its clauses around the span when long), led by
 the short answer itself when the reader is sure ("武汉[1]"); when it is not, the sentence of the
-runner-up span follows (another passage's, or another sentence of the same one).
+runner-up span follows (another sentence of the same article, or another article's when the reader
+would have answered with it alone).
 """
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def read_answer(question: str, spans: list[Span], hits: list[Hit], thresholds: T
     quote = sentence_quote(hits[best.passage], best)
     quotes = [quote]
     if best.margin < thresholds.short_above:  # unsure: the runner-up's sentence too, when it is another
-        runner = next((q for q in (sentence_quote(hits[s.passage], s) for s in spans[1:] if s.text)
+        runners = (s for s in spans[1:] if s.text and _on_point(s, best, hits, thresholds))
+        runner = next((q for q in (sentence_quote(hits[s.passage], s) for s in runners)
                        if not _overlaps(q, quote)), None)
         quotes += [runner] if runner else []
     answer = compose(question, quotes)
@@ -73,6 +75,15 @@ def read_answer(question: str, spans: list[Span], hits: list[Hit], thresholds: T
     if best.margin >= thresholds.short_above and best.text != quote.text.strip():
         answer.text = f"{best.text}[1]\n{answer.text}"
     return answer
+
+
+def _on_point(runner: Span, best: Span, hits: list[Hit], thresholds: Thresholds) -> bool:
+    """Whether the runner-up span may be quoted beside the best: from the best span's article, or
+    from another article only when the reader would have answered with it alone (below the refusal
+    threshold another article's sentence is beside the point: "中欧班列…运往哪个国家？" quoted a 5G
+    conference's pilot cities at −8.28)."""
+    same_article = hits[runner.passage].chunk.article_id == hits[best.passage].chunk.article_id
+    return same_article or runner.margin >= thresholds.refuse_below
 
 
 def _overlaps(a: Quote, b: Quote) -> bool:

@@ -192,7 +192,7 @@ def _open_live(corpus, index_dir, store, collection, model, build_first: bool, n
     """The live engine for `qa chat`/`qa serve`: builds or updates the index first when needed."""
     from qa.index.build import build as build_index
     from qa.index.build import index_is_current
-    from qa.serve.app import cap_malloc_arenas
+    from qa.memory import cap_malloc_arenas
     from qa.serve.live import LiveEngine
 
     cap_malloc_arenas()  # before the reader's and the server's threads

@@ -180,10 +180,12 @@ class Reader:
         import os
 
         from qa.answer.reader_graph import INT8_SAFE, OnnxSpanNetwork
+        from qa.memory import give_back_freed_memory
 
         e5 = e5 or E5File()
         int8 = load_int8_rows(path, INT8_SAFE) if arithmetic == "int8" else None
         network = OnnxSpanNetwork(load_weights(path), e5.config, threads, int8)
+        give_back_freed_memory()  # the load's temporaries and unpacked weights: about 70 MB
         return cls(network, e5, passes=(os.cpu_count() or 1) // threads if threads > 0 else 1)
 
     def read(self, question: str, passages: list[str]) -> list[Span]:

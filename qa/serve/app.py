@@ -289,20 +289,6 @@ def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
-def cap_malloc_arenas(arenas: int = 2) -> None:
-    """Let the process's threads share `arenas` malloc heaps. glibc gives threads that allocate at once
-    heaps of their own (up to 8 per core) and keeps what they freed: the page answering 16 users on
-    its threads grew by 330 MB that way; with 2 (MALLOC_ARENA_MAX=2, as many Python servers set) its
-    peak stayed near 1 GB. Call it before the server's threads start; nothing happens off glibc."""
-    import ctypes
-
-    M_ARENA_MAX = -8  # glibc's malloc.h
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):
-        pass
-
-
 def serve(live: LiveEngine, knowledge_base: KnowledgeBase | None = None, host: str = "127.0.0.1",
           port: int = 7860, auth: tuple[str, str] | None = None, api_key: str | None = None) -> None:
     """Serve the OpenAI-compatible API and, with a knowledge base, the web page on one host and port

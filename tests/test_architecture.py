@@ -8,8 +8,8 @@ from pathlib import Path
 
 QA = Path(__file__).resolve().parents[1] / "qa"
 # The order an article and then a question travel; serve and eval both sit on the answer step and
-# know nothing of each other. config, errors and locking are shared by all; the CLI sits on top.
-RANK = {"__init__": 0, "config": 0, "errors": 0, "locking": 0,
+# know nothing of each other. config, errors, locking and memory are shared by all; the CLI sits on top.
+RANK = {"__init__": 0, "config": 0, "errors": 0, "locking": 0, "memory": 0,
         "ingest": 1, "index": 2, "search": 3, "answer": 4, "serve": 5, "eval": 5,
         "cli": 6, "cli_web": 6, "cli_eval": 6, "__main__": 6}
 
